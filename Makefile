@@ -1,0 +1,63 @@
+# limen.monitoring: the two commands are `make demo` and `make test` (as root, Debian 12).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV)/bin)
+TOOLS := $(abspath .cache/tools)
+export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
+export ANSIBLE_CONFIG := $(abspath ansible.cfg)
+APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
+SCENARIOS ?= default install_methods
+TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
+
+.PHONY: demo demo-down test lint unit molecule setup venv apt tools clean
+
+demo: setup                       ## lab up, site.yml, print UIs and targets
+	python3 lab/lab.py up
+	ansible-playbook site.yml
+	$(PY) lab/show.py
+
+demo-down:                        ## remove everything the lab made
+	python3 lab/lab.py down
+
+test: setup lint unit molecule    ## the whole suite (what CI runs)
+
+lint:
+	yamllint -s .
+	ruff check .
+	ansible-lint --profile production
+
+unit:
+	pytest -q tests/unit
+
+molecule:
+	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
+
+setup: apt venv tools
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+# promtool and amtool for rule tests, taken from Debian's packages without installing
+# them on this machine (no service, nothing in /usr); also the binaries the tarball
+# install tests repackage.
+tools: $(TOOLS)/.installed
+$(TOOLS)/.installed:
+	rm -rf $(TOOLS) && mkdir -p $(TOOLS)/debs
+	cd $(TOOLS)/debs && { apt-get download -qq $(TOOL_DEBS) || { apt-get update -qq && apt-get download -qq $(TOOL_DEBS); }; }
+	for d in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$d $(TOOLS); done
+	touch $@
+
+clean: demo-down
+	rm -rf $(VENV) .cache

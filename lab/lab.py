@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""Real test hosts on this machine: systemd-nspawn containers in network namespaces.
+
+Topology (all addresses inside LIMEN_LAB_SUBNET, default 10.210.0.0/16):
+  internal bridge  <prefix>-int  .1.1/24   monitor .1.10, svc1 .1.11 (LIMEN), svc2 .1.12
+  outside bridge   <prefix>-out  .2.1/24   outside .2.10 (alert receiver)
+The machine routes between both bridges and masquerades lab traffic to Debian's
+archive from an nftables table of its own.
+
+  lab.py up        idempotent; writes inventories/lab/hosts.yml
+  lab.py down      removes everything the lab made, also after a killed run
+  lab.py status
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CACHE = Path(os.environ.get("LIMEN_LAB_CACHE", "/var/cache/limen-lab"))
+STATE_ROOT = Path(os.environ.get("LIMEN_LAB_STATE", "/var/lib/limen-lab"))
+INVENTORY = REPO / "inventories" / "lab" / "hosts.yml"
+BASE_PACKAGES = [
+    "systemd", "systemd-sysv", "dbus", "python3", "iproute2", "ca-certificates",
+    "openssh-server", "python3-prometheus-client",
+]
+HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container",
+              "nft": "nftables", "ip": "iproute2", "ssh-keygen": "openssh-client",
+              "ssh": "openssh-client"}
+
+
+class LabError(Exception):
+    """A failure the operator can act on; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    net: str          # "int" or "out"
+    index: int        # last octet
+    groups: tuple[str, ...]
+    service: dict | None = None   # demo service settings
+    receiver: bool = False        # runs the alert receiver
+
+
+def hosts_for() -> list[Host]:
+    return [
+        Host("monitor", "int", 10, ("monitoring_servers",)),
+        Host("svc1", "int", 11, ("monitored_services",),
+             {"name": "limen", "port": 18443, "path": "/api/metrics", "limen": True}),
+        Host("svc2", "int", 12, ("monitored_services",),
+             {"name": "service2", "port": 8080, "path": "/metrics", "limen": False}),
+        Host("outside", "out", 10, ("lab_outside",), receiver=True),
+    ]
+
+
+class Lab:
+    def __init__(self, name: str, subnet: str, suite: str):
+        self.name = name
+        self.suite = suite
+        net = ipaddress.ip_network(subnet)
+        if net.prefixlen > 22 or net.version != 4:
+            raise LabError(f"LIMEN_LAB_SUBNET={subnet}: need an IPv4 network of /22 or larger")
+        self.internal = list(net.subnets(new_prefix=24))[1]
+        self.outside = list(net.subnets(new_prefix=24))[2]
+        self.subnet = net
+        self.state = STATE_ROOT / name
+        self.rootfs = CACHE / suite / "rootfs"
+        self.key = STATE_ROOT / "id_ed25519"
+        self.hosts = hosts_for()
+
+    # ---- naming -------------------------------------------------------
+    def ns(self, host: Host) -> str:
+        return f"{self.name}-{host.name}"
+
+    def bridge(self, net: str) -> str:
+        return f"{self.name}-{net}"[:15]
+
+    def veth(self, host: Host) -> str:
+        return f"{self.name[:6]}-{host.name}"[:15]
+
+    @property
+    def table(self) -> str:
+        return f"{self.name.replace('-', '_')}_lab"
+
+    def net_of(self, host: Host):
+        return self.internal if host.net == "int" else self.outside
+
+    def addr(self, host: Host) -> str:
+        return str(self.net_of(host).network_address + host.index)
+
+    def gateway(self, net: str) -> str:
+        n = self.internal if net == "int" else self.outside
+        return str(n.network_address + 1)
+
+    # ---- up -------------------------------------------------------------
+    def up(self) -> None:
+        check_host()
+        self.ensure_rootfs()
+        self.ensure_key()
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.ensure_network()
+        for host in self.hosts:
+            self.ensure_host(host)
+        for host in self.hosts:
+            self.wait_ready(host)
+        self.write_inventory()
+        print(f"lab '{self.name}' is up; inventory: {INVENTORY.relative_to(REPO)}")
+        self.status()
+
+    def ensure_rootfs(self) -> None:
+        stamp = self.rootfs.parent / "packages"
+        wanted = " ".join(BASE_PACKAGES)
+        if self.rootfs.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
+            return
+        tmp = self.rootfs.parent / "rootfs.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        print(f"building the {self.suite} root filesystem once (about a minute)...", flush=True)
+        run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES),
+             self.suite, str(tmp)], quiet=True)
+        shutil.rmtree(self.rootfs, ignore_errors=True)
+        tmp.rename(self.rootfs)
+        stamp.write_text(wanted)
+
+    def ensure_key(self) -> None:
+        if not self.key.exists():
+            STATE_ROOT.mkdir(parents=True, exist_ok=True)
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "limen-lab",
+                 "-f", str(self.key)])
+
+    def ensure_network(self) -> None:
+        saved = self.state / "ip_forward"
+        if not saved.exists():
+            saved.write_text(Path("/proc/sys/net/ipv4/ip_forward").read_text())
+        Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+        for net in ("int", "out"):
+            br = self.bridge(net)
+            if not link_exists(br):
+                run(["ip", "link", "add", br, "type", "bridge"])
+                prefix = (self.internal if net == "int" else self.outside).prefixlen
+                run(["ip", "addr", "add", f"{self.gateway(net)}/{prefix}", "dev", br])
+            run(["ip", "link", "set", br, "up"])
+        ruleset = f"""
+table ip {self.table} {{
+  chain postrouting {{
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr {self.subnet} ip daddr != {self.subnet} masquerade
+  }}
+}}
+"""
+        run(["nft", "delete", "table", "ip", self.table], check=False, quiet=True)
+        run(["nft", "-f", "-"], stdin=ruleset)
+
+    def ensure_host(self, host: Host) -> None:
+        ns = self.ns(host)
+        if not Path(f"/run/netns/{ns}").exists():
+            run(["ip", "netns", "add", ns])
+        veth = self.veth(host)
+        if not link_exists(veth):
+            run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
+            run(["ip", "link", "set", veth, "master", self.bridge(host.net), "up"])
+            prefix = self.net_of(host).prefixlen
+            run(["ip", "-n", ns, "addr", "add", f"{self.addr(host)}/{prefix}", "dev", "eth0"])
+            run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+            run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            run(["ip", "-n", ns, "route", "add", "default", "via", self.gateway(host.net)])
+        root = self.mount_root(host)
+        self.seed_root(host, root)
+        if self.container_pid(host) is None:
+            self.boot(host, root)
+
+    def mount_root(self, host: Host) -> Path:
+        base = self.state / "hosts" / host.name
+        root, upper, work = base / "root", base / "upper", base / "work"
+        for d in (root, upper, work):
+            d.mkdir(parents=True, exist_ok=True)
+        if not os.path.ismount(root):
+            run(["mount", "-t", "overlay", "overlay", "-o",
+                 f"lowerdir={self.rootfs},upperdir={upper},workdir={work}", str(root)])
+        return root
+
+    def seed_root(self, host: Host, root: Path) -> None:
+        (root / "etc/hostname").write_text(host.name + "\n")
+        ssh = root / "root/.ssh"
+        ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (ssh / "authorized_keys").write_text(Path(f"{self.key}.pub").read_text())
+        wants = root / "etc/systemd/system/multi-user.target.wants"
+        wants.mkdir(parents=True, exist_ok=True)
+        units = []
+        if host.service:
+            s = host.service
+            env = (f"DEMO_NAME={s['name']}\nDEMO_PORT={s['port']}\nDEMO_PATH={s['path']}\n"
+                   f"DEMO_LIMEN={'1' if s['limen'] else '0'}\n")
+            (root / "etc/default/limen-demo-service").write_text(env)
+            units.append(("limen-demo-service", "demo_service.py"))
+        if host.receiver:
+            units.append(("limen-alert-receiver", "alert_receiver.py"))
+        for unit, script in units:
+            shutil.copy(HERE / "files" / script, root / f"usr/local/bin/{unit}")
+            os.chmod(root / f"usr/local/bin/{unit}", 0o755)
+            shutil.copy(HERE / "files" / f"{unit}.service", root / f"etc/systemd/system/{unit}.service")
+            link = wants / f"{unit}.service"
+            if not link.is_symlink():
+                link.symlink_to(f"/etc/systemd/system/{unit}.service")
+
+    def boot(self, host: Host, root: Path) -> None:
+        log = open(self.state / f"{host.name}.console", "ab")
+        proc = subprocess.Popen(
+            ["systemd-nspawn", "-b", "-D", str(root), "--register=no", "--keep-unit",
+             "-M", self.ns(host), "--capability=CAP_NET_ADMIN,CAP_NET_RAW",
+             f"--network-namespace-path=/run/netns/{self.ns(host)}", "--resolv-conf=copy-host",
+             "--console=passive"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        (self.state / f"{host.name}.pid").write_text(str(proc.pid))
+
+    def container_pid(self, host: Host) -> int | None:
+        pidfile = self.state / f"{host.name}.pid"
+        if not pidfile.exists():
+            return None
+        pid = int(pidfile.read_text())
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if b"systemd-nspawn" in cmdline else None
+
+    def wait_ready(self, host: Host, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.container_pid(host) is None:
+                raise LabError(f"{host.name}: container exited; see {self.state}/{host.name}.console")
+            r = run(self.ssh_cmd(host, "systemctl is-system-running --wait"), check=False,
+                    quiet=True, timeout=30)
+            if r.returncode == 0 or r.stdout.strip() in ("running", "degraded"):
+                return
+            time.sleep(1)
+        raise LabError(f"{host.name}: not reachable over SSH at {self.addr(host)} in {timeout:.0f}s")
+
+    def ssh_cmd(self, host: Host, command: str) -> list[str]:
+        return ["ssh", "-i", str(self.key), "-o", "StrictHostKeyChecking=no", "-o",
+                "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3",
+                "-o", "BatchMode=yes", f"root@{self.addr(host)}", command]
+
+    def write_inventory(self) -> None:
+        groups: dict[str, dict] = {}
+        for host in self.hosts:
+            hv = {"ansible_host": self.addr(host)}
+            if host.service:
+                s = host.service
+                hv["monitoring_endpoints"] = [
+                    {"job": s["name"], "port": s["port"], "path": s["path"]}]
+            for g in host.groups:
+                groups.setdefault(g, {"hosts": {}})["hosts"][host.name] = hv
+        doc = {"all": {
+            "vars": {
+                "ansible_user": "root",
+                "ansible_ssh_private_key_file": str(self.key),
+                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no "
+                                           "-o UserKnownHostsFile=/dev/null",
+                "lab_controller_address": self.gateway("int"),
+                "lab_internal_network": str(self.internal),
+                "lab_outside_network": str(self.outside),
+                "lab_receiver_url": f"http://{self.addr(self.hosts[-1])}:9095/alerts",
+            },
+            "children": groups}}
+        INVENTORY.parent.mkdir(parents=True, exist_ok=True)
+        tmp = INVENTORY.with_suffix(".tmp")
+        tmp.write_text("# Written by lab/lab.py up; do not edit.\n" + json.dumps(doc, indent=2) + "\n")
+        tmp.replace(INVENTORY)
+
+    def status(self) -> None:
+        for host in self.hosts:
+            pid = self.container_pid(host)
+            print(f"  {host.name:8} {self.addr(host):15} {'running pid ' + str(pid) if pid else 'down'}")
+
+    # ---- down -----------------------------------------------------------
+    def down(self) -> None:
+        """Remove by name, not only by state file, so a killed run is cleaned too."""
+        pids = [p for p in nspawn_pids() if any(f"-M\0{self.ns(h)}\0".encode() in p[1]
+                                                   for h in self.hosts)]
+        for pid, _ in pids:
+            with_signal(pid, signal.SIGTERM)
+        wait_gone([p for p, _ in pids], 20)
+        for pid, _ in pids:
+            with_signal(pid, signal.SIGKILL)
+        wait_gone([p for p, _ in pids], 5)
+        for host in self.hosts:
+            root = self.state / "hosts" / host.name / "root"
+            if os.path.ismount(root):
+                run(["umount", "-l", str(root)], check=False)
+            if Path(f"/run/netns/{self.ns(host)}").exists():
+                run(["ip", "netns", "del", self.ns(host)], check=False)
+            if link_exists(self.veth(host)):
+                run(["ip", "link", "del", self.veth(host)], check=False)
+        for net in ("int", "out"):
+            if link_exists(self.bridge(net)):
+                run(["ip", "link", "del", self.bridge(net)], check=False)
+        run(["nft", "delete", "table", "ip", self.table], check=False, quiet=True)
+        saved = self.state / "ip_forward"
+        if saved.exists():
+            Path("/proc/sys/net/ipv4/ip_forward").write_text(saved.read_text())
+        shutil.rmtree(self.state, ignore_errors=True)
+        INVENTORY.unlink(missing_ok=True)
+        print(f"lab '{self.name}' is down")
+
+
+# ---- helpers ------------------------------------------------------------
+def run(cmd, check=True, quiet=False, stdin=None, timeout=None):
+    r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise LabError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip() or r.stdout.strip()}")
+    return r
+
+
+def link_exists(name: str) -> bool:
+    return Path(f"/sys/class/net/{name}").exists()
+
+
+def nspawn_pids() -> list[tuple[int, bytes]]:
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmd.startswith(b"systemd-nspawn\0"):
+                found.append((int(d.name), cmd))
+    return found
+
+
+def with_signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_gone(pids: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in pids):
+        time.sleep(0.2)
+
+
+def check_host() -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (network namespaces, nspawn, nftables): run it as root")
+    missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+    if missing and shutil.which("apt-get"):
+        print(f"installing {' '.join(missing)}...", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], env=env, check=False,
+                       stdout=subprocess.DEVNULL)
+        missing = sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+    if missing:
+        raise LabError(f"missing Debian packages: {' '.join(missing)} (apt-get install them)")
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        raise LabError("the kernel has no overlay filesystem (modprobe overlay)")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--name", default=os.environ.get("LIMEN_LAB_NAME", "limen"))
+    p.add_argument("--subnet", default=os.environ.get("LIMEN_LAB_SUBNET", "10.210.0.0/16"))
+    p.add_argument("--suite", default=os.environ.get("LIMEN_LAB_SUITE", "bookworm"),
+                   choices=["bookworm", "trixie"])
+    a = p.parse_args(argv)
+    if len(a.name) > 6 or not a.name.isalnum():
+        print(f"lab: --name {a.name!r}: use up to 6 letters or digits (interface names are short)",
+              file=sys.stderr)
+        return 2
+    try:
+        lab = Lab(a.name, a.subnet, a.suite)
+        if a.action == "up":
+            try:
+                lab.up()
+            except BaseException:
+                print("lab: up failed; removing what it made", file=sys.stderr)
+                lab.down()
+                raise
+        elif a.action == "down":
+            lab.down()
+        else:
+            lab.status()
+    except LabError as e:
+        print(f"lab: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright: limen.monitoring contributors
+# Apache License 2.0
+"""Filter: password -> stable bcrypt hash (salt derived from the password and a seed)."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: stable_bcrypt
+short_description: bcrypt hash that stays the same across runs
+description:
+  - Hashes a password with bcrypt for Prometheus/Alertmanager C(web.config.file) basic auth.
+  - The salt is derived from the password and O(seed), so re-runs produce the same hash.
+  - Fails clearly when the controller lacks the Python package C(bcrypt), instead of writing a wrong hash.
+positional: seed
+options:
+  _input:
+    description: The password.
+    type: str
+    required: true
+  seed:
+    description: Per-user seed, for example C(inventory_hostname ~ username).
+    type: str
+    required: true
+"""
+
+EXAMPLES = r"""
+hash: "{{ vault_prometheus_password | limen.monitoring.stable_bcrypt(inventory_hostname ~ 'admin') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The bcrypt hash (C($2b$10$...)).
+  type: str
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash import HashError, stable_hash
+
+
+def stable_bcrypt(password, seed):
+    try:
+        return stable_hash(str(password), str(seed))
+    except HashError as exc:
+        raise AnsibleFilterError(f"stable_bcrypt: {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"stable_bcrypt": stable_bcrypt}

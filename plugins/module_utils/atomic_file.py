@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright: limen.monitoring contributors
+# Apache License 2.0
+"""Atomic, locked file updates shared by the collection's modules."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def locked(directory, name=".limen.lock"):
+    """Hold an exclusive lock on DIRECTORY/NAME so concurrent runs serialize."""
+    os.makedirs(directory, exist_ok=True)
+    fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def read_text(path):
+    """Return the file's text, or None when it does not exist."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_atomic(path, text, mode=0o644):
+    """Write TEXT to PATH through a temp file in the same directory and rename.
+
+    A reader sees the old file or the new one, never a half-written one.
+    """
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,101 @@
+"""Helpers for the integration tests: they run against the converged lab (lab/lab.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_INVENTORY = REPO / "inventories" / "lab"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+class Lab:
+    def __init__(self):
+        doc = json.loads((LAB_INVENTORY / "hosts.yml").read_text().split("\n", 1)[1])
+        self.vars = doc["all"]["vars"]
+        self.hosts = {}
+        self.groups = {}
+        for group, body in doc["all"]["children"].items():
+            self.groups[group] = list(body["hosts"])
+            for name, hv in body["hosts"].items():
+                self.hosts[name] = hv
+        self.monitor = self.hosts["monitor"]["ansible_host"]
+        self.prometheus = f"http://{self.monitor}:9090"
+        self.alertmanager = f"http://{self.monitor}:9093"
+        self.receiver = self.vars["lab_receiver_url"]
+
+    def addr(self, host):
+        return self.hosts[host]["ansible_host"]
+
+    def ssh(self, host, command, check=True, timeout=60):
+        cmd = ["ssh", "-i", self.vars["ansible_ssh_private_key_file"], "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+               f"root@{self.addr(host)}", command]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"ssh {host} {command!r} failed: {r.stderr}{r.stdout}")
+        return r
+
+    def query(self, promql, base=None):
+        url = (base or self.prometheus) + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        body = http_json(url)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def targets(self):
+        return http_json(self.prometheus + "/api/v1/targets?state=active")["data"]["activeTargets"]
+
+
+def http_json(url, method="GET", data=None, timeout=10):
+    req = urllib.request.Request(url, method=method, data=data)
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def wait_for(predicate, timeout, interval=1.0, what="condition"):
+    """Poll PREDICATE until it returns a truthy value; fail with its last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+        except (OSError, urllib.error.URLError, AssertionError, KeyError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def playbook(*args, inventory=None, check=True, env=None):
+    """Run ansible-playbook from the repo; returns (returncode, output, recap by host)."""
+    cmd = [shutil.which("ansible-playbook") or "ansible-playbook", *args]
+    if inventory:
+        cmd += ["-i", str(inventory)]
+    full_env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                    ANSIBLE_FORCE_COLOR="0", **(env or {}))
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=full_env, timeout=900)
+    out = ANSI.sub("", r.stdout + r.stderr)
+    recap = {m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]),
+                    "failed": int(m[4])} for m in RECAP.findall(out)}
+    if check and r.returncode != 0:
+        raise AssertionError(f"ansible-playbook {' '.join(args)} failed:\n{out[-6000:]}")
+    return r.returncode, out, recap
+
+
+@pytest.fixture(scope="session")
+def lab():
+    return Lab()

@@ -1,0 +1,83 @@
+"""The whole stack on the converged lab, checked by behaviour and real connections."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from conftest import LAB_INVENTORY, playbook, wait_for
+
+
+def inventory_targets(lab):
+    """(job, address) pairs the inventory asks Prometheus to scrape."""
+    wanted = {("prometheus", f"{lab.monitor}:9090"), ("node", f"{lab.monitor}:9100")}
+    for host in lab.groups["monitored_services"]:
+        for ep in lab.hosts[host]["monitoring_endpoints"]:
+            wanted.add((ep["job"], f"{lab.addr(host)}:{ep['port']}"))
+        wanted.add(("node", f"{lab.addr(host)}:9100"))
+    return wanted
+
+
+def test_every_inventory_target_is_up(lab):
+    wanted = inventory_targets(lab)
+
+    def all_up():
+        up = {(r["metric"]["job"], r["metric"]["instance"]) for r in lab.query("up == 1")}
+        return wanted <= up and up
+
+    up = wait_for(all_up, 90, what=f"up == 1 for {sorted(wanted)}")
+    assert ("limen", f"{lab.addr('svc1')}:18443") in up
+
+
+def test_limen_is_scraped_on_its_own_metrics_path(lab):
+    target = next(t for t in lab.targets() if t["labels"]["job"] == "limen")
+    assert target["scrapeUrl"].endswith(":18443/api/metrics")
+    assert lab.query('vm_total{job="limen"}')[0]["value"][1] == "6"
+
+
+def test_prometheus_listens_on_the_internal_address_only(lab):
+    r = lab.ssh("monitor", "ss -Hltn 'sport = :9090'")
+    listeners = {line.split()[3] for line in r.stdout.splitlines()}
+    assert listeners == {f"{lab.monitor}:9090"}
+
+
+def test_check_diff_on_converged_lab_reports_no_change():
+    _, out, recap = playbook("site.yml", "--check", "--diff")
+    assert recap, out[-3000:]
+    for host, counts in recap.items():
+        assert counts["changed"] == 0 and counts["failed"] == 0, (host, counts, out[-4000:])
+
+
+def test_broken_rule_file_is_refused_and_prometheus_keeps_running(lab, tmp_path):
+    bad = tmp_path / "broken.yml"
+    bad.write_text("groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: rate(up[5m]\n")
+    before = lab.ssh("monitor", "systemctl show -p MainPID --value prometheus").stdout.strip()
+    rc, out, _ = playbook("site.yml", "--limit", "monitoring_servers", "-e",
+                          json.dumps({"prometheus_rule_files": [str(bad)]}), check=False)
+    assert rc != 0, "a broken rule file must fail the run"
+    assert "promtool" in out or "failed to validate" in out, out[-3000:]
+    assert lab.ssh("monitor", "test -e /etc/prometheus/rules/extra_broken.yml", check=False).returncode == 1
+    after = lab.ssh("monitor", "systemctl show -p MainPID --value prometheus").stdout.strip()
+    assert before == after, "Prometheus must not be restarted"
+    assert lab.query("up")  # still answering with the old config
+
+
+def test_removing_a_host_from_the_inventory_removes_its_targets(lab, tmp_path):
+    inv = tmp_path / "inventory"
+    shutil.copytree(LAB_INVENTORY, inv)
+    doc = json.loads((inv / "hosts.yml").read_text().split("\n", 1)[1])
+    del doc["all"]["children"]["monitored_services"]["hosts"]["svc2"]
+    (inv / "hosts.yml").write_text(json.dumps(doc))
+    try:
+        playbook("site.yml", inventory=inv)
+
+        def svc2_gone():
+            jobs = {(t["labels"]["job"], t["labels"]["instance"]) for t in lab.targets()}
+            return not any(inst.startswith(lab.addr("svc2") + ":") for _, inst in jobs) and jobs
+
+        jobs = wait_for(svc2_gone, 60, what="svc2's targets to disappear")
+        assert ("limen", f"{lab.addr('svc1')}:18443") in jobs
+        assert not any(job == "service2" for job, _ in jobs)
+    finally:
+        playbook("site.yml")
+    wait_for(lambda: lab.query('up{job="service2"} == 1'), 60, what="service2 back")
