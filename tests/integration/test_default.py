@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import LAB_INVENTORY, playbook, wait_for
+import urllib.request
+
+from conftest import LAB_INVENTORY, http_json, playbook, wait_for
 
 
 def inventory_targets(lab):
@@ -81,3 +83,47 @@ def test_removing_a_host_from_the_inventory_removes_its_targets(lab, tmp_path):
     finally:
         playbook("site.yml")
     wait_for(lambda: lab.query('up{job="service2"} == 1'), 60, what="service2 back")
+
+
+# ---- alerting, end to end: demo service -> Prometheus -> Alertmanager -> receiver ----
+def notifications(lab, alertname, status, **labels):
+    """Alerts of ALERTNAME in STATUS that the receiver on the outside host got."""
+    found = []
+    for note in http_json(lab.receiver):
+        for alert in note["body"]["alerts"]:
+            if (alert["labels"].get("alertname") == alertname and alert["status"] == status
+                    and all(alert["labels"].get(k) == v for k, v in labels.items())):
+                found.append(alert)
+    return found
+
+
+def test_watchdog_heartbeat_reaches_the_receiver(lab):
+    wait_for(lambda: notifications(lab, "Watchdog", "firing"), 60, what="the Watchdog notification")
+
+
+def test_stopped_service_fires_then_resolves_target_down(lab):
+    instance = f"{lab.addr('svc2')}:8080"
+    http_json(lab.receiver, method="DELETE")
+    lab.ssh("svc2", "systemctl stop limen-demo-service")
+    try:
+        firing = wait_for(lambda: notifications(lab, "TargetDown", "firing", job="service2"), 60,
+                          what="a firing TargetDown for service2")
+        alert = firing[0]
+        assert alert["labels"]["instance"] == instance
+        assert alert["labels"]["severity"] == "critical"
+        assert alert["labels"]["host"] == "svc2"
+        assert "service2 target" in alert["annotations"]["summary"]
+    finally:
+        lab.ssh("svc2", "systemctl start limen-demo-service")
+    wait_for(lambda: notifications(lab, "TargetDown", "resolved", job="service2"), 90,
+             what="the resolved TargetDown for service2")
+
+
+def test_error_burst_fires_the_error_ratio_alert(lab):
+    url = f"http://{lab.addr('svc1')}:18443/control/errors?seconds=40"
+    http_json(lab.receiver, method="DELETE")
+    urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5).read()
+    alert = wait_for(lambda: notifications(lab, "HighErrorRatio", "firing", job="limen"), 60,
+                     what="a firing HighErrorRatio for limen")[0]
+    assert alert["labels"]["severity"] == "warning"
+    assert "5xx" in alert["annotations"]["summary"]
