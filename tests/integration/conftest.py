@@ -42,8 +42,11 @@ class Lab:
     def ssh(self, host, command, check=True, timeout=60):
         cmd = ["ssh", "-i", self.vars["ansible_ssh_private_key_file"], "-o", "StrictHostKeyChecking=no",
                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-               f"root@{self.addr(host)}", command]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+               "-o", f"ConnectTimeout={min(timeout, 10)}", f"root@{self.addr(host)}", command]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            r = subprocess.CompletedProcess(cmd, 255, "", f"timed out after {timeout}s")
         if check and r.returncode != 0:
             raise AssertionError(f"ssh {host} {command!r} failed: {r.stderr}{r.stdout}")
         return r

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-
+import time
 import urllib.request
 
 from conftest import LAB_INVENTORY, http_json, playbook, wait_for
@@ -127,3 +127,60 @@ def test_error_burst_fires_the_error_ratio_alert(lab):
                      what="a firing HighErrorRatio for limen")[0]
     assert alert["labels"]["severity"] == "warning"
     assert "5xx" in alert["annotations"]["summary"]
+
+
+# ---- internal network only: real connections from inside and outside ----
+PROBE = ("python3 -c \"import socket,sys; s=socket.socket(); s.settimeout(3); "
+         "sys.exit(s.connect_ex(('{addr}', {port})))\"")
+
+
+def can_connect(lab, source, addr, port):
+    return lab.ssh(source, PROBE.format(addr=addr, port=port), check=False).returncode == 0
+
+
+def test_monitoring_ports_answer_internal_hosts_only(lab):
+    # Grafana cannot be installed here: a listener stands in on its port.
+    lab.ssh("monitor", "systemd-run --unit=grafana-stand-in python3 -m http.server 3000 "
+                       f"--bind {lab.monitor}")
+    try:
+        wait_for(lambda: can_connect(lab, "svc1", lab.monitor, 3000), 15, what="the stand-in")
+        for port in (9090, 9093, 9100, 3000):
+            assert can_connect(lab, "svc1", lab.monitor, port), f"internal host cannot reach {port}"
+            assert not can_connect(lab, "outside", lab.monitor, port), f"outside host reaches {port}"
+    finally:
+        lab.ssh("monitor", "systemctl stop grafana-stand-in", check=False)
+
+
+def test_ssh_from_the_admin_network_still_works(lab):
+    assert lab.ssh("monitor", "true").returncode == 0
+    assert not can_connect(lab, "outside", lab.monitor, 22)
+
+
+def test_metrics_port_answers_the_monitoring_server_only(lab):
+    svc1 = lab.addr("svc1")
+    assert can_connect(lab, "monitor", svc1, 18443)
+    assert not can_connect(lab, "outside", svc1, 18443)
+    assert not can_connect(lab, "svc2", svc1, 18443)
+
+
+def test_ruleset_survives_an_nftables_restart(lab):
+    lab.ssh("monitor", "systemctl restart nftables")
+    out = lab.ssh("monitor", "nft list table inet limen_monitoring").stdout
+    assert "tcp dport { 3000, 9090, 9093, 9100 } drop" in out
+    assert not can_connect(lab, "outside", lab.monitor, 9090)
+
+
+def test_lock_out_is_rolled_back_by_the_host(lab):
+    wrong = {"firewall_admin_networks": [lab.vars["lab_outside_network"]],
+             "firewall_allow_controller": False}
+    rc, out, _ = playbook("site.yml", "--limit", "monitoring_servers", "-e", json.dumps(wrong),
+                          check=False)
+    failed_at = time.monotonic()
+    assert rc != 0, "a run that locks the controller out must fail"
+    assert "could not open a new connection" in out, out[-3000:]
+    assert lab.ssh("monitor", "true", check=False, timeout=10).returncode != 0, "SSH should be locked"
+    wait_for(lambda: lab.ssh("monitor", "true", check=False, timeout=5).returncode == 0,
+             int(lab.vars.get("firewall_rollback_timeout", 30)) + 30, what="the host's rollback")
+    print(f"rollback restored SSH {time.monotonic() - failed_at:.1f}s after the failed run")
+    _, _, recap = playbook("site.yml", "--limit", "monitoring_servers")
+    assert recap["monitor"]["failed"] == 0
