@@ -184,3 +184,45 @@ def test_lock_out_is_rolled_back_by_the_host(lab):
     print(f"rollback restored SSH {time.monotonic() - failed_at:.1f}s after the failed run")
     _, _, recap = playbook("site.yml", "--limit", "monitoring_servers")
     assert recap["monitor"]["failed"] == 0
+
+
+# ---- Grafana: files rendered right, and every dashboard query returns data ----
+def dashboards(lab):
+    listing = lab.ssh("monitor", "find /var/lib/grafana/dashboards -name '*.json'").stdout.split()
+    return {path: json.loads(lab.ssh("monitor", f"cat {path}").stdout) for path in listing}
+
+
+def test_grafana_files_are_rendered_owned_and_private(lab):
+    out = lab.ssh("monitor", "stat -c '%n %U %G %a' /etc/grafana/grafana.ini "
+                             "/etc/grafana/provisioning/datasources/limen.yml").stdout.split("\n")
+    assert "/etc/grafana/grafana.ini root grafana 640" in out
+    assert "/etc/grafana/provisioning/datasources/limen.yml root grafana 640" in out
+    ini = lab.ssh("monitor", "cat /etc/grafana/grafana.ini").stdout
+    for line in (f"http_addr = {lab.monitor}", "allow_sign_up = false", "reporting_enabled = false",
+                 "check_for_updates = false"):
+        assert line in ini
+    assert "[auth.anonymous]\nenabled = false" in ini
+    assert "admin_password = admin\n" not in ini
+
+
+def test_one_dashboard_per_inventory_service(lab):
+    uids = {d["uid"] for d in dashboards(lab).values()}
+    jobs = {ep["job"] for h in lab.groups["monitored_services"] for ep in lab.hosts[h]["monitoring_endpoints"]}
+    assert {f"svc-{job}" for job in jobs} <= uids
+    assert {"limen-overview", "limen-comparison", "limen-vms", "limen-server-health"} <= uids
+    assert not any(u == "svc-node" for u in uids)
+
+
+def test_every_dashboard_query_returns_data(lab):
+    empty = []
+    count = 0
+    for path, dash in dashboards(lab).items():
+        for panel in dash["panels"]:
+            for target in panel["targets"]:
+                assert target["datasource"]["uid"] == "limen-prometheus"
+                expr = target["expr"].replace("$__rate_interval", "1m")
+                count += 1
+                if not lab.query(expr):
+                    empty.append(f"{path} / {panel['title']}: {expr}")
+    assert count >= 40
+    assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
