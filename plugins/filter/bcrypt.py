@@ -35,6 +35,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash import HashError, stable_hash
 
 

@@ -95,6 +95,7 @@ path:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import locked, read_text, write_atomic
 from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
     DashboardError,

@@ -151,6 +151,7 @@ files:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.limen.monitoring.plugins.module_utils.targets_sync import (
     TargetError,
     sync,
