@@ -71,9 +71,9 @@ def on_monitor(command):
 def main():
     monitor, _ = lab()
     rows = []
-    on_monitor("mkdir -p /var/tmp/bench && echo 'bench_ok 1' > /var/tmp/bench/metrics && "
+    on_monitor("mkdir -p /var/tmp/bench /etc/prometheus/file_sd/bench && echo 'bench_ok 1' > /var/tmp/bench/metrics && "
                "(systemctl is-active bench-target || systemd-run --unit=bench-target "
-               "python3 -m http.server 19999 --bind 0.0.0.0 -d /var/tmp/bench)")
+               "python3 -m http.server 19999 --bind 0.0.0.0 -d /var/tmp/bench); systemctl reload prometheus")
     extra = json.dumps({"prometheus_scrape_configs_extra": [{
         "job_name": "bench", "scrape_interval": "10s", "metrics_path": "/metrics",
         "file_sd_configs": [{"files": ["/etc/prometheus/file_sd/bench/*.json"]}]}]})
