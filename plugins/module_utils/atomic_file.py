@@ -33,6 +33,20 @@ def read_text(path):
         return None
 
 
+def octal_mode(mode, default=0o644):
+    """The numeric file mode of a module's `mode` argument ("0640", 0o640 or None).
+
+    A symbolic mode ("u=rw,g=r") gives DEFAULT here; the module's common file arguments
+    apply it right after the write.
+    """
+    if isinstance(mode, int):
+        return mode
+    try:
+        return int(mode, 8)
+    except (TypeError, ValueError):
+        return default
+
+
 def write_atomic(path, text, mode=0o644):
     """Write TEXT to PATH through a temp file in the same directory and rename.
 

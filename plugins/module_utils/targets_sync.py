@@ -10,6 +10,7 @@ import os
 
 from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
     locked,
+    octal_mode,
     read_text,
     write_atomic,
 )
@@ -48,8 +49,7 @@ def _requests(params):
 def sync(params, check_mode=False, want_diff=False):
     directory = params["directory"]
     requests = _requests(params)
-    mode = params.get("mode")
-    mode = int(mode, 8) if isinstance(mode, str) else (mode or 0o644)
+    mode = octal_mode(params.get("mode"))
     result = {"changed": False, "added": [], "removed": [], "updated": [], "unchanged": [],
               "files": [], "written": [], "diff": []}
     lock_dir = directory if os.path.isdir(directory) or not check_mode else None

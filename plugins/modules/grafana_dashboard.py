@@ -96,7 +96,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import locked, read_text, write_atomic
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
+    locked,
+    octal_mode,
+    read_text,
+    write_atomic,
+)
 from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
     DashboardError,
     dashboard_path,
@@ -160,9 +165,8 @@ def main():
     changed = not same(before, wanted)
     after = render(wanted)
     if changed and not module.check_mode:
-        directory = os.path.dirname(path)
-        with locked(directory):
-            write_atomic(path, after, 0o644)
+        with locked(os.path.dirname(path)):
+            write_atomic(path, after, octal_mode(p["mode"]))
     if not module.check_mode and os.path.exists(path):
         changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(p, path=path), changed)
     diff = {"before": before or "", "after": after if changed else before or "",

@@ -123,3 +123,9 @@ def test_concurrent_runs_never_lose_a_target(tmp_path):
     got = parse_file((tmp_path / "limen.json").read_text(), "f")
     assert len(got) == 40
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")], "temp files left behind"
+
+
+@pytest.mark.parametrize("mode,expected", [("0640", 0o640), (0o600, 0o600), (None, 0o644), ("u=rw,g=r", 0o644)])
+def test_file_mode_argument_is_applied_at_write(tmp_path, mode, expected):
+    sync(params(tmp_path, targets=["a:1"], mode=mode))
+    assert os.stat(tmp_path / "limen.json").st_mode & 0o777 == expected
