@@ -8,6 +8,8 @@ The machine routes between both bridges and masquerades lab traffic to Debian's
 archive from an nftables table of its own.
 
   lab.py up        idempotent; writes inventories/lab/hosts.yml
+  lab.py serve DIR serves DIR over HTTP on the internal gateway (.1.1:8765), for release
+                   tarball installs; stopped by down
   lab.py down      removes everything the lab made, also after a killed run
   lab.py status
 """
@@ -35,6 +37,7 @@ BASE_PACKAGES = [
     "systemd", "systemd-sysv", "dbus", "python3", "iproute2", "ca-certificates",
     "openssh-server", "python3-prometheus-client",
 ]
+SERVE_PORT = 8765
 HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container",
               "nft": "nftables", "ip": "iproute2", "ssh-keygen": "openssh-client",
               "ssh": "openssh-client"}
@@ -273,6 +276,8 @@ table ip {self.table} {{
                 "lab_internal_network": str(self.internal),
                 "lab_outside_network": str(self.outside),
                 "lab_receiver_url": f"http://{self.addr(self.hosts[-1])}:9095/alerts",
+                "lab_release_url": f"http://{self.gateway('int')}:{SERVE_PORT}",
+                "lab_release_dir": str(REPO / ".cache" / "releases"),
             },
             "children": groups}}
         INVENTORY.parent.mkdir(parents=True, exist_ok=True)
@@ -285,9 +290,28 @@ table ip {self.table} {{
             pid = self.container_pid(host)
             print(f"  {host.name:8} {self.addr(host):15} {'running pid ' + str(pid) if pid else 'down'}")
 
+    def serve(self, directory: str) -> None:
+        """An HTTP file server on the internal gateway, standing in for a release mirror."""
+        if not self.state.is_dir():
+            raise LabError("the lab is not up")
+        pidfile = self.state / "serve.pid"
+        if pidfile.exists():
+            with_signal(int(pidfile.read_text()), signal.SIGTERM)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(SERVE_PORT), "--bind", self.gateway("int"),
+             "--directory", str(Path(directory).resolve())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        pidfile.write_text(str(proc.pid))
+        print(f"serving {directory} at http://{self.gateway('int')}:{SERVE_PORT}/")
+
     # ---- down -----------------------------------------------------------
     def down(self) -> None:
         """Remove by name, not only by state file, so a killed run is cleaned too."""
+        servers = [p for p, cmd in python_pids() if f"--bind\0{self.gateway('int')}\0".encode() in cmd
+                   and b"http.server" in cmd]
+        for pid in servers:
+            with_signal(pid, signal.SIGTERM)
         pids = [p for p in nspawn_pids() if any(f"-M\0{self.ns(h)}\0".encode() in p[1]
                                                    for h in self.hosts)]
         for pid, _ in pids:
@@ -328,17 +352,23 @@ def link_exists(name: str) -> bool:
     return Path(f"/sys/class/net/{name}").exists()
 
 
-def nspawn_pids() -> list[tuple[int, bytes]]:
+def processes() -> list[tuple[int, bytes]]:
     found = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                cmd = (d / "cmdline").read_bytes()
+                found.append((int(d.name), (d / "cmdline").read_bytes()))
             except OSError:
                 continue
-            if cmd.startswith(b"systemd-nspawn\0"):
-                found.append((int(d.name), cmd))
     return found
+
+
+def nspawn_pids() -> list[tuple[int, bytes]]:
+    return [(pid, cmd) for pid, cmd in processes() if cmd.startswith(b"systemd-nspawn\0")]
+
+
+def python_pids() -> list[tuple[int, bytes]]:
+    return [(pid, cmd) for pid, cmd in processes() if b"python" in cmd.split(b"\0", 1)[0]]
 
 
 def with_signal(pid: int, sig: int) -> None:
@@ -373,7 +403,8 @@ def check_host() -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("action", choices=["up", "down", "status", "serve"])
+    p.add_argument("directory", nargs="?", help="with serve: the directory to serve")
     p.add_argument("--name", default=os.environ.get("LIMEN_LAB_NAME", "limen"))
     p.add_argument("--subnet", default=os.environ.get("LIMEN_LAB_SUBNET", "10.210.0.0/16"))
     p.add_argument("--suite", default=os.environ.get("LIMEN_LAB_SUITE", "bookworm"),
@@ -394,6 +425,10 @@ def main(argv=None) -> int:
                 raise
         elif a.action == "down":
             lab.down()
+        elif a.action == "serve":
+            if not a.directory:
+                raise LabError("serve needs a directory")
+            lab.serve(a.directory)
         else:
             lab.status()
     except LabError as e:
