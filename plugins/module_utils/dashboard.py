@@ -95,3 +95,40 @@ def same(existing_text, wanted):
         return json.loads(existing_text) == wanted
     except ValueError:
         return False
+
+
+# ---- the grafana_dashboard module's work: many dashboards in one call ----
+def resolve(item, where, directory, datasource_uid=None, read=None):
+    """One request {folder, dashboard|json|src, uid, state} -> (path, uid, wanted or None)."""
+    folder = item.get("folder") or ""
+    doc, source = None, where
+    if item.get("dashboard") is not None:
+        doc = item["dashboard"]
+    elif item.get("json") is not None:
+        doc = parse(item["json"], f"{where}.json")
+    elif item.get("src"):
+        text = read(item["src"]) if read else None
+        if text is None:
+            raise DashboardError(f"{where}.src: {item['src']} does not exist")
+        doc, source = parse(text, item["src"]), item["src"]
+    if item.get("state", "present") == "absent":
+        uid = item.get("uid") or (normalise(doc, source, None, folder)["uid"] if doc is not None else None)
+        if not uid:
+            raise DashboardError(f"{where}: state=absent needs uid or the dashboard")
+        return dashboard_path(directory, folder, uid), uid, None
+    if doc is None:
+        raise DashboardError(f"{where}: give one of dashboard, json or src")
+    if item.get("uid"):
+        doc = dict(doc, uid=item["uid"])
+    wanted = normalise(doc, source, datasource_uid, folder)
+    return dashboard_path(directory, folder, wanted["uid"]), wanted["uid"], wanted
+
+
+def managed_files(directory):
+    """Dashboard files in DIRECTORY and its folder subdirectories."""
+    found = []
+    for root, dirs, files in os.walk(directory):
+        if root != directory:
+            dirs[:] = []  # folders are one level deep
+        found.extend(os.path.join(root, f) for f in files if f.endswith(".json"))
+    return sorted(found)

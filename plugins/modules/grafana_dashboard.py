@@ -18,6 +18,8 @@ description:
     a dashboard, naming the problem.
   - Compares semantically (key order and formatting do not count), writes atomically, supports
     check mode and diff.
+  - Takes one dashboard (O(dashboard), O(json) or O(src)) or a whole list in O(dashboards), and
+    with O(prune) removes every other dashboard file in O(directory).
 version_added: 0.1.0
 author: limen.monitoring contributors
 options:
@@ -25,6 +27,20 @@ options:
     description: Provisioning directory of the dashboard provider.
     type: path
     required: true
+  datasource_uid:
+    description: uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
+    type: str
+  dashboards:
+    description:
+      - Many dashboards in one call, each with the options O(folder), O(dashboard), O(json), O(src),
+        O(uid) and O(state) described here for a single one.
+      - Mutually exclusive with O(dashboard), O(json) and O(src).
+    type: list
+    elements: dict
+  prune:
+    description: With O(dashboards), delete every other C(*.json) in O(directory) and its folders.
+    type: bool
+    default: false
   folder:
     description: Grafana folder (a subdirectory; the provider maps directories to folders).
     type: str
@@ -40,9 +56,6 @@ options:
     type: path
   uid:
     description: uid to use; overrides the one in the JSON. Needed with O(state=absent) when no dashboard is given.
-    type: str
-  datasource_uid:
-    description: uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
     type: str
   state:
     description: V(present) writes the dashboard, V(absent) removes it.
@@ -71,6 +84,16 @@ EXAMPLES = r"""
     group: grafana
     mode: "0640"
 
+- name: Provision a whole set, removing every dashboard not in it
+  limen.monitoring.grafana_dashboard:
+    directory: /var/lib/grafana/dashboards
+    prune: true
+    dashboards:
+      - folder: Services
+        json: "{{ lookup('ansible.builtin.file', 'dashboards/limen.json') }}"
+      - folder: Services
+        dashboard: "{{ service2_dashboard }}"
+
 - name: Remove it
   limen.monitoring.grafana_dashboard:
     directory: /var/lib/grafana/dashboards
@@ -81,17 +104,30 @@ EXAMPLES = r"""
 
 RETURN = r"""
 uid:
-  description: The dashboard's uid.
+  description: The (first) dashboard's uid.
   returned: always
   type: str
   sample: limen-overview
 path:
-  description: The file written or removed.
+  description: The (first) dashboard's file.
   returned: always
   type: str
   sample: /var/lib/grafana/dashboards/Services/limen-overview.json
+dashboards:
+  description: uid, path and changed of every requested dashboard.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"uid": "svc-limen", "path": "/var/lib/grafana/dashboards/Services/svc-limen.json", "changed": false}]
+removed:
+  description: Files that were or would be removed (state=absent, or pruned).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/var/lib/grafana/dashboards/Services/svc-service3.json"]
 """
 
+import contextlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -104,74 +140,95 @@ from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file impor
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
     DashboardError,
-    dashboard_path,
-    normalise,
-    parse,
+    managed_files,
     render,
+    resolve,
     same,
 )
 
 
+def plan(module, p):
+    """[(path, uid, wanted)] for every request, all validated before anything is written."""
+    items = p["dashboards"] if p["dashboards"] is not None else [
+        {k: p[k] for k in ("folder", "dashboard", "json", "src", "uid", "state")}]
+    out, seen = [], {}
+    for index, item in enumerate(items):
+        where = f"dashboards[{index}]" if p["dashboards"] is not None else "dashboard"
+        path, uid, wanted = resolve(item, where, p["directory"], p["datasource_uid"], read_text)
+        if path in seen:
+            raise DashboardError(f"{where}: uid {uid!r} is also given by {seen[path]}")
+        seen[path] = where
+        out.append((path, uid, wanted))
+    return out
+
+
 def main():
+    item_options = dict(
+        folder=dict(type="str", default=""),
+        dashboard=dict(type="dict"),
+        json=dict(type="str"),
+        src=dict(type="path"),
+        uid=dict(type="str"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
     module = AnsibleModule(
         argument_spec=dict(
             directory=dict(type="path", required=True),
-            folder=dict(type="str", default=""),
-            dashboard=dict(type="dict"),
-            json=dict(type="str"),
-            src=dict(type="path"),
-            uid=dict(type="str"),
             datasource_uid=dict(type="str"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
+            dashboards=dict(type="list", elements="dict", options=item_options,
+                            mutually_exclusive=[("dashboard", "json", "src")]),
+            prune=dict(type="bool", default=False),
+            **item_options,
         ),
-        mutually_exclusive=[("dashboard", "json", "src")],
-        required_if=[("state", "present", ("dashboard", "json", "src"), True)],
+        mutually_exclusive=[("dashboard", "json", "src", "dashboards")],
         add_file_common_args=True,
         supports_check_mode=True,
     )
     p = module.params
     try:
-        doc = None
-        if p["dashboard"] is not None:
-            doc, source = p["dashboard"], "dashboard"
-        elif p["json"] is not None:
-            doc, source = parse(p["json"], "json"), "json"
-        elif p["src"]:
-            text = read_text(p["src"])
-            if text is None:
-                raise DashboardError(f"src: {p['src']} does not exist")
-            doc, source = parse(text, p["src"]), p["src"]
-        if doc is not None:
-            if p["uid"]:
-                doc = dict(doc, uid=p["uid"])
-            wanted = normalise(doc, source, p["datasource_uid"], p["folder"])
-            uid = wanted["uid"]
-        elif p["uid"]:
-            wanted, uid = None, p["uid"]
-        else:
-            raise DashboardError("state=absent needs uid or the dashboard")
-        path = dashboard_path(p["directory"], p["folder"], uid)
+        requests = plan(module, p)
     except DashboardError as exc:
         module.fail_json(msg=str(exc))
 
-    before = read_text(path)
-    if p["state"] == "absent":
-        changed = before is not None
-        if changed and not module.check_mode:
-            os.unlink(path)
-        diff = {"before": before or "", "after": "", "before_header": path, "after_header": path}
-        module.exit_json(changed=changed, uid=uid, path=path, diff=diff)
-
-    changed = not same(before, wanted)
-    after = render(wanted)
-    if changed and not module.check_mode:
-        with locked(os.path.dirname(path)):
-            write_atomic(path, after, octal_mode(p["mode"]))
-    if not module.check_mode and os.path.exists(path):
-        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(p, path=path), changed)
-    diff = {"before": before or "", "after": after if changed else before or "",
-            "before_header": path, "after_header": path}
-    module.exit_json(changed=changed, uid=uid, path=path, diff=diff)
+    changed, diffs, removed, results = False, [], [], []
+    mode = octal_mode(p["mode"])
+    wanted_paths = {path for path, _, wanted in requests if wanted is not None}
+    with locked(p["directory"]) if not module.check_mode else contextlib.nullcontext():
+        for path, uid, wanted in requests:
+            before = read_text(path)
+            if wanted is None:
+                this = before is not None
+                if this and not module.check_mode:
+                    os.unlink(path)
+                if this:
+                    removed.append(path)
+                after = ""
+            else:
+                this = not same(before, wanted)
+                after = render(wanted) if this else before
+                if this and not module.check_mode:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    write_atomic(path, after, mode)
+                if not module.check_mode:
+                    this = module.set_fs_attributes_if_different(
+                        module.load_file_common_arguments(p, path=path), this)
+            changed |= this
+            results.append({"uid": uid, "path": path, "changed": this})
+            if this and module._diff:
+                diffs.append({"before": before or "", "after": after, "before_header": path, "after_header": path})
+        if p["prune"] and p["dashboards"] is not None:
+            for path in managed_files(p["directory"]):
+                if path not in wanted_paths:
+                    if module._diff:
+                        diffs.append({"before": read_text(path) or "", "after": "", "before_header": path,
+                                      "after_header": "(deleted)"})
+                    if not module.check_mode:
+                        os.unlink(path)
+                    removed.append(path)
+                    changed = True
+    first = results[0] if results else {"uid": None, "path": None}
+    module.exit_json(changed=changed, uid=first["uid"], path=first["path"], dashboards=results,
+                     removed=removed, diff=diffs)
 
 
 if __name__ == "__main__":

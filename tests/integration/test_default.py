@@ -80,6 +80,8 @@ def test_removing_a_host_from_the_inventory_removes_its_targets(lab, tmp_path):
         jobs = wait_for(svc2_gone, 60, what="svc2's targets to disappear")
         assert ("limen", f"{lab.addr('svc1')}:18443") in jobs
         assert not any(job == "service2" for job, _ in jobs)
+        dashboards = lab.ssh("monitor", "ls /var/lib/grafana/dashboards/Services").stdout.split()
+        assert "svc-limen.json" in dashboards and "svc-service2.json" not in dashboards
     finally:
         playbook("site.yml")
     wait_for(lambda: lab.query('up{job="service2"} == 1'), 60, what="service2 back")

@@ -65,3 +65,25 @@ def test_not_a_dashboard_is_refused(text, message):
 def test_syntax_error_names_file_and_line():
     with pytest.raises(DashboardError, match=r"team.json: invalid JSON at line 3, column"):
         parse('{\n  "title": "x",\n  "panels": [,]\n}', "team.json")
+
+
+def test_resolve_requests_and_list_managed_files(tmp_path):
+    from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import managed_files, resolve
+
+    path, uid, wanted = resolve({"folder": "Team", "json": json.dumps(GOOD)}, "dashboards[0]", str(tmp_path), "ds")
+    assert path == str(tmp_path / "Team" / f"{uid}.json") and wanted["panels"][0]["datasource"]["uid"] == "ds"
+    path, uid, wanted = resolve({"folder": "Team", "uid": "old", "state": "absent"}, "dashboards[1]", str(tmp_path))
+    assert (uid, wanted) == ("old", None)
+    with pytest.raises(DashboardError, match=r"dashboards\[2\]: state=absent needs uid"):
+        resolve({"state": "absent"}, "dashboards[2]", str(tmp_path))
+    with pytest.raises(DashboardError, match=r"dashboards\[3\]: give one of"):
+        resolve({"folder": "x"}, "dashboards[3]", str(tmp_path))
+    with pytest.raises(DashboardError, match=r"dashboards\[4\].json: invalid JSON at line 1"):
+        resolve({"json": "{"}, "dashboards[4]", str(tmp_path))
+    (tmp_path / "Team").mkdir()
+    (tmp_path / "Team" / "a.json").write_text("{}")
+    (tmp_path / "b.json").write_text("{}")
+    (tmp_path / "Team" / ".limen.lock").write_text("")
+    (tmp_path / "Team" / "deep").mkdir()
+    (tmp_path / "Team" / "deep" / "c.json").write_text("{}")
+    assert managed_files(str(tmp_path)) == [str(tmp_path / "Team" / "a.json"), str(tmp_path / "b.json")]
