@@ -228,3 +228,15 @@ def test_every_dashboard_query_returns_data(lab):
                     empty.append(f"{path} / {panel['title']}: {expr}")
     assert count >= 40
     assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
+
+
+def test_a_host_run_by_firewalld_is_refused_with_a_clear_message(lab):
+    # A stand-in unit named firewalld.service is enough: the role asks systemd what runs.
+    lab.ssh("svc2", "systemd-run --unit=firewalld sleep 600")
+    try:
+        rc, out, _ = playbook("site.yml", "--limit", "svc2", check=False)
+        assert rc != 0
+        assert "svc2: firewalld is active" in out, out[-3000:]
+        assert "firewall_allow_other_managers" in out
+    finally:
+        lab.ssh("svc2", "systemctl stop firewalld", check=False)
