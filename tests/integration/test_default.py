@@ -46,6 +46,7 @@ def test_prometheus_listens_on_the_internal_address_only(lab):
 def test_check_diff_on_converged_lab_reports_no_change():
     _, out, recap = playbook("site.yml", "--check", "--diff")
     assert recap, out[-3000:]
+    assert "lab-only" not in out, "a secret from the inventory appeared in the output"
     for host, counts in recap.items():
         assert counts["changed"] == 0 and counts["failed"] == 0, (host, counts, out[-4000:])
 
