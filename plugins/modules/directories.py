@@ -11,9 +11,9 @@ DOCUMENTATION = r"""
 module: directories
 short_description: Ensure many directories, with owner, group and mode, in one call
 description:
-  - What M(ansible.builtin.file) with O(ansible.builtin.file#module:state=directory) does for one
+  - "What M(ansible.builtin.file) does with O(ansible.builtin.file#module:state=directory) for one
     path, for a whole list: missing directories are created (with their parents), and owner,
-    group and mode are set where they differ.
+    group and mode are set where they differ."
   - One call instead of one module run per directory keeps re-runs of the roles fast.
 version_added: 0.1.0
 author: limen.monitoring contributors
