@@ -37,13 +37,8 @@ options:
       mode:
         description: Mode, as an octal string such as C("0750") or a symbolic mode.
         type: raw
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+extends_documentation_fragment:
+  - limen.monitoring.attributes
 """
 
 EXAMPLES = r"""

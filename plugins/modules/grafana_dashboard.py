@@ -64,13 +64,7 @@ options:
     default: present
 extends_documentation_fragment:
   - ansible.builtin.files
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - limen.monitoring.attributes
 """
 
 EXAMPLES = r"""

@@ -73,13 +73,7 @@ notes:
     and C(__param_*).
 extends_documentation_fragment:
   - ansible.builtin.files
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - limen.monitoring.attributes
 """
 
 EXAMPLES = r"""
