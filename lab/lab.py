@@ -144,7 +144,9 @@ class Lab:
                  "-f", str(self.key)])
 
     def ensure_network(self) -> None:
-        saved = self.state / "ip_forward"
+        # One record of the machine's setting, shared by every lab (labs with other names
+        # may run side by side); the last lab to go down restores it.
+        saved = STATE_ROOT / "ip_forward.orig"
         if not saved.exists():
             saved.write_text(Path("/proc/sys/net/ipv4/ip_forward").read_text())
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
@@ -332,10 +334,12 @@ table ip {self.table} {{
             if link_exists(self.bridge(net)):
                 run(["ip", "link", "del", self.bridge(net)], check=False)
         run(["nft", "delete", "table", "ip", self.table], check=False, quiet=True)
-        saved = self.state / "ip_forward"
-        if saved.exists():
-            Path("/proc/sys/net/ipv4/ip_forward").write_text(saved.read_text())
         shutil.rmtree(self.state, ignore_errors=True)
+        saved = STATE_ROOT / "ip_forward.orig"
+        others = [d for d in STATE_ROOT.iterdir() if d.is_dir()] if STATE_ROOT.is_dir() else []
+        if saved.exists() and not others:
+            Path("/proc/sys/net/ipv4/ip_forward").write_text(saved.read_text())
+            saved.unlink()
         INVENTORY.unlink(missing_ok=True)
         print(f"lab '{self.name}' is down")
 
