@@ -121,39 +121,9 @@ removed:
   sample: ["/var/lib/grafana/dashboards/Services/svc-service3.json"]
 """
 
-import contextlib
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
-    locked,
-    octal_mode,
-    read_text,
-    write_atomic,
-)
-from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
-    DashboardError,
-    managed_files,
-    render,
-    resolve,
-    same,
-)
-
-
-def plan(module, p):
-    """[(path, uid, wanted)] for every request, all validated before anything is written."""
-    items = p["dashboards"] if p["dashboards"] is not None else [
-        {k: p[k] for k in ("folder", "dashboard", "json", "src", "uid", "state")}]
-    out, seen = [], {}
-    for index, item in enumerate(items):
-        where = f"dashboards[{index}]" if p["dashboards"] is not None else "dashboard"
-        path, uid, wanted = resolve(item, where, p["directory"], p["datasource_uid"], read_text)
-        if path in seen:
-            raise DashboardError(f"{where}: uid {uid!r} is also given by {seen[path]}")
-        seen[path] = where
-        out.append((path, uid, wanted))
-    return out
+from ansible_collections.limen.monitoring.plugins.module_utils.dashboard_sync import DashboardError, sync
 
 
 def main():
@@ -179,50 +149,19 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+
+    def set_attributes(path, changed):
+        # honours check mode: predicts instead of changing
+        return module.set_fs_attributes_if_different(module.load_file_common_arguments(p, path=path), changed)
+
     try:
-        requests = plan(module, p)
+        result = sync(p, module.check_mode, module._diff, set_attributes)
     except DashboardError as exc:
         module.fail_json(msg=str(exc))
-
-    changed, diffs, removed, results = False, [], [], []
-    mode = octal_mode(p["mode"])
-    wanted_paths = {path for path, _, wanted in requests if wanted is not None}
-    with locked(p["directory"]) if not module.check_mode else contextlib.nullcontext():
-        for path, uid, wanted in requests:
-            before = read_text(path)
-            if wanted is None:
-                this = before is not None
-                if this and not module.check_mode:
-                    os.unlink(path)
-                if this:
-                    removed.append(path)
-                after = ""
-            else:
-                this = not same(before, wanted)
-                after = render(wanted) if this else before
-                if this and not module.check_mode:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    write_atomic(path, after, mode)
-                if not module.check_mode:
-                    this = module.set_fs_attributes_if_different(
-                        module.load_file_common_arguments(p, path=path), this)
-            changed |= this
-            results.append({"uid": uid, "path": path, "changed": this})
-            if this and module._diff:
-                diffs.append({"before": before or "", "after": after, "before_header": path, "after_header": path})
-        if p["prune"] and p["dashboards"] is not None:
-            for path in managed_files(p["directory"]):
-                if path not in wanted_paths:
-                    if module._diff:
-                        diffs.append({"before": read_text(path) or "", "after": "", "before_header": path,
-                                      "after_header": "(deleted)"})
-                    if not module.check_mode:
-                        os.unlink(path)
-                    removed.append(path)
-                    changed = True
-    first = results[0] if results else {"uid": None, "path": None}
-    module.exit_json(changed=changed, uid=first["uid"], path=first["path"], dashboards=results,
-                     removed=removed, diff=diffs)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    first = result["dashboards"][0] if result["dashboards"] else {"uid": None, "path": None}
+    module.exit_json(uid=first["uid"], path=first["path"], **result)
 
 
 if __name__ == "__main__":
