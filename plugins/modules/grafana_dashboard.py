@@ -20,29 +20,61 @@ description:
     check mode and diff.
   - Takes one dashboard (O(dashboard), O(json) or O(src)) or a whole list in O(dashboards), and
     with O(prune) removes every other dashboard file in O(directory).
+  - Validates every request before it reads or writes anything; a refused call changes nothing.
 version_added: 0.1.0
-author: limen.monitoring contributors
+author: limen.monitoring maintainers (!UNKNOWN)
 options:
   directory:
-    description: Provisioning directory of the dashboard provider.
+    description:
+      - Provisioning directory of the dashboard provider (an absolute path). Created when missing.
+      - The module never writes, reads or removes anything outside it; a folder or file that is a
+        symlink leading outside is refused.
     type: path
     required: true
   datasource_uid:
-    description: uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
+    description:
+      - uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
+      - In a dashboard exported for sharing, fills in the C(${DS_...}) placeholders of its
+        Prometheus datasource inputs (C(__inputs)); placeholders of other inputs are left as they are
+        and reported in RV(unresolved).
     type: str
   dashboards:
     description:
-      - Many dashboards in one call, each with the options O(folder), O(dashboard), O(json), O(src),
-        O(uid) and O(state) described here for a single one.
-      - Mutually exclusive with O(dashboard), O(json) and O(src).
+      - Many dashboards in one call. Mutually exclusive with O(dashboard), O(json) and O(src).
     type: list
     elements: dict
+    suboptions:
+      folder:
+        description: Grafana folder, as in the top-level O(folder).
+        type: str
+        default: ""
+      dashboard:
+        description: The dashboard as a mapping. Mutually exclusive with O(dashboards[].json) and O(dashboards[].src).
+        type: dict
+      json:
+        description: The dashboard as a JSON string.
+        type: str
+      src:
+        description: Path of a dashboard JSON file (UTF-8) on the managed host.
+        type: path
+      uid:
+        description: uid to use, as in the top-level O(uid).
+        type: str
+      state:
+        description: V(present) writes the dashboard, V(absent) removes it.
+        type: str
+        choices: [present, absent]
+        default: present
   prune:
     description: With O(dashboards), delete every other C(*.json) in O(directory) and its folders.
     type: bool
     default: false
   folder:
-    description: Grafana folder (a subdirectory; the provider maps directories to folders).
+    description:
+      - Grafana folder; a subdirectory of O(directory) (the provider maps directories to folders).
+        Empty for the top level.
+      - One name of at most 100 characters (and 255 bytes in UTF-8), without a slash or backslash, control
+        characters or surrounding whitespace, and not V(.) or V(..).
     type: str
     default: ""
   dashboard:
@@ -52,16 +84,32 @@ options:
     description: The dashboard as a JSON string.
     type: str
   src:
-    description: Path of a dashboard JSON file on the managed host.
+    description: Path of a dashboard JSON file (UTF-8) on the managed host.
     type: path
   uid:
-    description: uid to use; overrides the one in the JSON. Needed with O(state=absent) when no dashboard is given.
+    description:
+      - uid to use; overrides the one in the JSON. Needed with O(state=absent) when no dashboard is given.
+      - 1 to 40 letters, digits, C(-) or C(_) (Grafana's rule). uids are global in Grafana, so a uid
+        already provisioned in another folder of O(directory) is refused, unless the same call
+        removes it there.
     type: str
   state:
     description: V(present) writes the dashboard, V(absent) removes it.
     type: str
     choices: [present, absent]
     default: present
+notes:
+  - A dashboard exported with "Export for sharing externally" holds C(${DS_...}) placeholders that
+    Grafana fills in only when it is imported through its UI; file provisioning loads them as they
+    are. The module fills in the Prometheus ones (with O(datasource_uid)) and warns about the rest.
+  - Template variables of the dashboard (C(${datasource}) where C(datasource) is one of its
+    variables) are Grafana's to fill in and are left alone.
+  - Without changes to make, the module takes no lock and writes nothing, so it also succeeds on a
+    read-only directory that is already converged.
+seealso:
+  - name: Grafana dashboard provisioning
+    description: The file provider that reads O(directory).
+    link: https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards
 extends_documentation_fragment:
   - ansible.builtin.files
   - limen.monitoring.attributes
@@ -82,16 +130,30 @@ EXAMPLES = r"""
   limen.monitoring.grafana_dashboard:
     directory: /var/lib/grafana/dashboards
     prune: true
+    datasource_uid: prometheus
     dashboards:
       - folder: Services
         json: "{{ lookup('ansible.builtin.file', 'dashboards/limen.json') }}"
       - folder: Services
         dashboard: "{{ service2_dashboard }}"
+      - folder: Shared
+        src: /srv/exports/node-exporter-full.json
+
+- name: Move a dashboard to another folder (its uid stays the same)
+  limen.monitoring.grafana_dashboard:
+    directory: /var/lib/grafana/dashboards
+    dashboards:
+      - folder: Team
+        uid: team-overview
+        state: absent
+      - folder: Services
+        uid: team-overview
+        json: "{{ lookup('ansible.builtin.file', 'dashboards/team.json') }}"
 
 - name: Remove it
   limen.monitoring.grafana_dashboard:
     directory: /var/lib/grafana/dashboards
-    folder: Team
+    folder: Services
     uid: team-overview
     state: absent
 """
@@ -108,17 +170,27 @@ path:
   type: str
   sample: /var/lib/grafana/dashboards/Services/limen-overview.json
 dashboards:
-  description: uid, path and changed of every requested dashboard.
+  description: uid, folder, path and changed of every requested dashboard, in the order given.
   returned: always
   type: list
   elements: dict
-  sample: [{"uid": "svc-limen", "path": "/var/lib/grafana/dashboards/Services/svc-limen.json", "changed": false}]
+  sample: [{"uid": "svc-limen", "folder": "Services", "path": "/var/lib/grafana/dashboards/Services/svc-limen.json",
+            "changed": false}]
 removed:
   description: Files that were or would be removed (state=absent, or pruned).
   returned: always
   type: list
   elements: str
   sample: ["/var/lib/grafana/dashboards/Services/svc-service3.json"]
+unresolved:
+  description:
+    - Dashboards that still hold placeholders of a shared export after this run, with each
+      placeholder's input name and type. Each one is also reported as a warning.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"uid": "logs-overview", "path": "/var/lib/grafana/dashboards/Shared/logs-overview.json",
+            "inputs": [{"input": "DS_LOKI", "type": "datasource loki"}]}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
