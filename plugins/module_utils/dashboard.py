@@ -22,6 +22,7 @@ UID_MAX = 40
 # Grafana's own uid rule; full-matched, so "abc\n" is refused (a bare `$` would let it pass).
 UID_OK = re.compile(r"[a-zA-Z0-9_-]{1,40}")
 FOLDER_MAX = 100
+LOCK_NAME = ".limen.lock"  # atomic_file.locked() takes it in the directory: no folder may have it
 VOLATILE = ("id", "version", "iteration")
 # ${NAME}: how a dashboard exported "for sharing externally" refers to its __inputs.
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -61,6 +62,8 @@ def validate_uid(uid, field):
 
 def validate_folder(folder, field):
     problem = component_problem(folder, FOLDER_MAX)
+    if folder == LOCK_NAME:
+        problem = "is the name of the module's lock file"
     if problem:
         raise DashboardError(f"{field}: folder {folder!r} {problem} (it is the Grafana folder and a directory name)")
     return folder

@@ -16,6 +16,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file impor
     write_atomic,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
+    LOCK_NAME,
     DashboardError,
     managed_files,
     render,
@@ -158,9 +159,9 @@ def sync(params, check_mode=False, want_diff=False, set_attributes=None):
     if not check_mode and (pruned or any(step[3] for step in steps)):
         with contextlib.ExitStack() as stack:
             try:
-                stack.enter_context(locked(directory))
+                stack.enter_context(locked(directory, LOCK_NAME))
             except OSError as exc:
-                raise _os_error(exc, "lock", os.path.join(directory, ".limen.lock")) from None
+                raise _os_error(exc, "lock", os.path.join(directory, LOCK_NAME)) from None
             steps, pruned = _disk_plan(directory, requests, prune)  # again, now that no one else writes
             _apply(steps, pruned, octal_mode(params.get("mode")))
     result = {"changed": False, "dashboards": [], "removed": [], "unresolved": [], "warnings": [], "diff": []}

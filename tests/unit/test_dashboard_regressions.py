@@ -76,6 +76,8 @@ CASES = [
      f"folder {'f' * 101!r} is 101 characters long; at most 100 are allowed"),
     ("folder 100 characters, 400 bytes", None, {"folder": "\U0001F600" * 100, **ONE},
      "is 400 bytes in UTF-8; a file name has at most 255"),
+    ("folder named like the lock file", None, {"folder": ".limen.lock", **ONE},
+     "folder: folder '.limen.lock' is the name of the module's lock file"),
     ("uid empty", None, {"uid": "", **ONE}, "uid: uid '' must be"),
     ("uid 41 characters", None, {"uid": "u" * 41, **ONE}, "must be 1-40 letters"),
     ("folder symlinked outside, present", _symlink_folder_outside, {"folder": "Linked", "uid": "victim", **ONE},
