@@ -15,7 +15,7 @@ import tempfile
 import unicodedata
 
 from dashboard_helpers import dash, params, tree_digest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
@@ -51,7 +51,9 @@ def spoiled(draw, base):
 
 
 names = st.one_of(st.text(chars, max_size=60), st.sampled_from(TRAVERSALS), spoiled(valid_uid),
-                  st.text(st.characters(), min_size=95, max_size=110), valid_uid)
+                  st.text(st.characters(), min_size=95, max_size=110), valid_uid,
+                  # near the limits: 100 characters, 255 bytes (1- to 4-byte characters)
+                  st.text(st.sampled_from(["a", "\u65e5", "\U0001F600", "\U0001F600"]), min_size=60, max_size=100))
 
 
 def uid_allowed(uid):
@@ -134,6 +136,8 @@ requests = st.fixed_dictionaries({"folder": st.one_of(st.just(""), st.just("Team
 
 @SLOW
 @given(st.lists(requests, min_size=1, max_size=3), st.booleans(), st.booleans())
+@example([{"folder": "", "uid": "kept", "state": "present"}], False, False)  # Team/kept.json holds it
+@example([{"folder": "Linked", "uid": "victim", "state": "absent"}], False, False)
 def test_a_whole_call_stays_inside_and_a_refused_one_changes_nothing(items, prune, check_mode):
     with tempfile.TemporaryDirectory() as tmp:
         d = _world(tmp)
@@ -153,6 +157,13 @@ def test_a_whole_call_stays_inside_and_a_refused_one_changes_nothing(items, prun
         if check_mode:
             assert tree_digest(tmp) == before, "check mode changed something"
             return
+        claims = {}
+        for base, _, files in os.walk(d):
+            for name in [f for f in files if f.endswith(".json")]:
+                with open(os.path.join(base, name), encoding="utf-8") as handle:
+                    uid = json.load(handle)["uid"]
+                assert uid not in claims, f"uid {uid!r} in {claims.get(uid)} and {base}/{name}: Grafana loads one"
+                claims[uid] = os.path.join(base, name)
         assert not sync(p)["changed"], "a second run changed something"
         assert not sync(p, check_mode=True)["changed"]
 
