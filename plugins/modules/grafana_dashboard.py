@@ -20,29 +20,61 @@ description:
     check mode and diff.
   - Takes one dashboard (O(dashboard), O(json) or O(src)) or a whole list in O(dashboards), and
     with O(prune) removes every other dashboard file in O(directory).
+  - Validates every request before it reads or writes anything; a refused call changes nothing.
 version_added: 0.1.0
-author: limen.monitoring contributors
+author: limen.monitoring maintainers (!UNKNOWN)
 options:
   directory:
-    description: Provisioning directory of the dashboard provider.
+    description:
+      - Provisioning directory of the dashboard provider (an absolute path). Created when missing.
+      - The module never writes, reads or removes anything outside it; a folder or file that is a
+        symlink leading outside is refused.
     type: path
     required: true
   datasource_uid:
-    description: uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
+    description:
+      - uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
+      - In a dashboard exported for sharing, fills in the C(${DS_...}) placeholders of its
+        Prometheus datasource inputs (C(__inputs)); placeholders of other inputs are left as they are
+        and reported in RV(unresolved).
     type: str
   dashboards:
     description:
-      - Many dashboards in one call, each with the options O(folder), O(dashboard), O(json), O(src),
-        O(uid) and O(state) described here for a single one.
-      - Mutually exclusive with O(dashboard), O(json) and O(src).
+      - Many dashboards in one call. Mutually exclusive with O(dashboard), O(json) and O(src).
     type: list
     elements: dict
+    suboptions:
+      folder:
+        description: Grafana folder, as in the top-level O(folder).
+        type: str
+        default: ""
+      dashboard:
+        description: The dashboard as a mapping. Mutually exclusive with O(dashboards[].json) and O(dashboards[].src).
+        type: dict
+      json:
+        description: The dashboard as a JSON string.
+        type: str
+      src:
+        description: Path of a dashboard JSON file (UTF-8) on the managed host.
+        type: path
+      uid:
+        description: uid to use, as in the top-level O(uid).
+        type: str
+      state:
+        description: V(present) writes the dashboard, V(absent) removes it.
+        type: str
+        choices: [present, absent]
+        default: present
   prune:
     description: With O(dashboards), delete every other C(*.json) in O(directory) and its folders.
     type: bool
     default: false
   folder:
-    description: Grafana folder (a subdirectory; the provider maps directories to folders).
+    description:
+      - Grafana folder; a subdirectory of O(directory) (the provider maps directories to folders).
+        Empty for the top level.
+      - One name of at most 100 characters (and 255 bytes in UTF-8), without a slash or backslash, control
+        characters or surrounding whitespace, and not V(.) or V(..).
     type: str
     default: ""
   dashboard:
@@ -52,16 +84,32 @@ options:
     description: The dashboard as a JSON string.
     type: str
   src:
-    description: Path of a dashboard JSON file on the managed host.
+    description: Path of a dashboard JSON file (UTF-8) on the managed host.
     type: path
   uid:
-    description: uid to use; overrides the one in the JSON. Needed with O(state=absent) when no dashboard is given.
+    description:
+      - uid to use; overrides the one in the JSON. Needed with O(state=absent) when no dashboard is given.
+      - 1 to 40 letters, digits, C(-) or C(_) (Grafana's rule). uids are global in Grafana, so a uid
+        already provisioned in another folder of O(directory) is refused, unless the same call
+        removes it there.
     type: str
   state:
     description: V(present) writes the dashboard, V(absent) removes it.
     type: str
     choices: [present, absent]
     default: present
+notes:
+  - A dashboard exported with "Export for sharing externally" holds C(${DS_...}) placeholders that
+    Grafana fills in only when it is imported through its UI; file provisioning loads them as they
+    are. The module fills in the Prometheus ones (with O(datasource_uid)) and warns about the rest.
+  - Template variables of the dashboard (C(${datasource}) where C(datasource) is one of its
+    variables) are Grafana's to fill in and are left alone.
+  - Without changes to make, the module takes no lock and writes nothing, so it also succeeds on a
+    read-only directory that is already converged.
+seealso:
+  - name: Grafana dashboard provisioning
+    description: The file provider that reads O(directory).
+    link: https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards
 extends_documentation_fragment:
   - ansible.builtin.files
   - limen.monitoring.attributes
@@ -82,16 +130,30 @@ EXAMPLES = r"""
   limen.monitoring.grafana_dashboard:
     directory: /var/lib/grafana/dashboards
     prune: true
+    datasource_uid: prometheus
     dashboards:
       - folder: Services
         json: "{{ lookup('ansible.builtin.file', 'dashboards/limen.json') }}"
       - folder: Services
         dashboard: "{{ service2_dashboard }}"
+      - folder: Shared
+        src: /srv/exports/node-exporter-full.json
+
+- name: Move a dashboard to another folder (its uid stays the same)
+  limen.monitoring.grafana_dashboard:
+    directory: /var/lib/grafana/dashboards
+    dashboards:
+      - folder: Team
+        uid: team-overview
+        state: absent
+      - folder: Services
+        uid: team-overview
+        json: "{{ lookup('ansible.builtin.file', 'dashboards/team.json') }}"
 
 - name: Remove it
   limen.monitoring.grafana_dashboard:
     directory: /var/lib/grafana/dashboards
-    folder: Team
+    folder: Services
     uid: team-overview
     state: absent
 """
@@ -108,52 +170,32 @@ path:
   type: str
   sample: /var/lib/grafana/dashboards/Services/limen-overview.json
 dashboards:
-  description: uid, path and changed of every requested dashboard.
+  description: uid, folder, path and changed of every requested dashboard, in the order given.
   returned: always
   type: list
   elements: dict
-  sample: [{"uid": "svc-limen", "path": "/var/lib/grafana/dashboards/Services/svc-limen.json", "changed": false}]
+  sample: [{"uid": "svc-limen", "folder": "Services", "path": "/var/lib/grafana/dashboards/Services/svc-limen.json",
+            "changed": false}]
 removed:
   description: Files that were or would be removed (state=absent, or pruned).
   returned: always
   type: list
   elements: str
   sample: ["/var/lib/grafana/dashboards/Services/svc-service3.json"]
+unresolved:
+  description:
+    - Dashboards that still hold placeholders of a shared export after this run, with each
+      placeholder's input name and type. Each one is also reported as a warning.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"uid": "logs-overview", "path": "/var/lib/grafana/dashboards/Shared/logs-overview.json",
+            "inputs": [{"input": "DS_LOKI", "type": "datasource loki"}]}]
 """
-
-import contextlib
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
-    locked,
-    octal_mode,
-    read_text,
-    write_atomic,
-)
-from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import (
-    DashboardError,
-    managed_files,
-    render,
-    resolve,
-    same,
-)
-
-
-def plan(module, p):
-    """[(path, uid, wanted)] for every request, all validated before anything is written."""
-    items = p["dashboards"] if p["dashboards"] is not None else [
-        {k: p[k] for k in ("folder", "dashboard", "json", "src", "uid", "state")}]
-    out, seen = [], {}
-    for index, item in enumerate(items):
-        where = f"dashboards[{index}]" if p["dashboards"] is not None else "dashboard"
-        path, uid, wanted = resolve(item, where, p["directory"], p["datasource_uid"], read_text)
-        if path in seen:
-            raise DashboardError(f"{where}: uid {uid!r} is also given by {seen[path]}")
-        seen[path] = where
-        out.append((path, uid, wanted))
-    return out
+from ansible_collections.limen.monitoring.plugins.module_utils.dashboard_sync import DashboardError, sync
 
 
 def main():
@@ -179,50 +221,19 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+
+    def set_attributes(path, changed):
+        # honours check mode: predicts instead of changing
+        return module.set_fs_attributes_if_different(module.load_file_common_arguments(p, path=path), changed)
+
     try:
-        requests = plan(module, p)
+        result = sync(p, module.check_mode, module._diff, set_attributes)
     except DashboardError as exc:
         module.fail_json(msg=str(exc))
-
-    changed, diffs, removed, results = False, [], [], []
-    mode = octal_mode(p["mode"])
-    wanted_paths = {path for path, _, wanted in requests if wanted is not None}
-    with locked(p["directory"]) if not module.check_mode else contextlib.nullcontext():
-        for path, uid, wanted in requests:
-            before = read_text(path)
-            if wanted is None:
-                this = before is not None
-                if this and not module.check_mode:
-                    os.unlink(path)
-                if this:
-                    removed.append(path)
-                after = ""
-            else:
-                this = not same(before, wanted)
-                after = render(wanted) if this else before
-                if this and not module.check_mode:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    write_atomic(path, after, mode)
-                if not module.check_mode:
-                    this = module.set_fs_attributes_if_different(
-                        module.load_file_common_arguments(p, path=path), this)
-            changed |= this
-            results.append({"uid": uid, "path": path, "changed": this})
-            if this and module._diff:
-                diffs.append({"before": before or "", "after": after, "before_header": path, "after_header": path})
-        if p["prune"] and p["dashboards"] is not None:
-            for path in managed_files(p["directory"]):
-                if path not in wanted_paths:
-                    if module._diff:
-                        diffs.append({"before": read_text(path) or "", "after": "", "before_header": path,
-                                      "after_header": "(deleted)"})
-                    if not module.check_mode:
-                        os.unlink(path)
-                    removed.append(path)
-                    changed = True
-    first = results[0] if results else {"uid": None, "path": None}
-    module.exit_json(changed=changed, uid=first["uid"], path=first["path"], dashboards=results,
-                     removed=removed, diff=diffs)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    first = result["dashboards"][0] if result["dashboards"] else {"uid": None, "path": None}
+    module.exit_json(uid=first["uid"], path=first["path"], **result)
 
 
 if __name__ == "__main__":
