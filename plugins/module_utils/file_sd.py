@@ -27,8 +27,9 @@ PARAM = "__param_"
 ALLOWED_RESERVED = ("__metrics_path__", "__scheme__", "__scrape_interval__", "__scrape_timeout__")
 SCHEMES = ("http", "https")
 TARGET_KEYS = {"host", "port", "labels", "metrics_path", "scheme"}
-# Jobs this module wrote in a directory; prune never touches any other file.
-MANIFEST = ".limen-targets.json"
+# Jobs this module wrote in a directory; prune never touches any other file. Not named
+# *.json: a Prometheus file_sd glob over the directory would read it as a target file.
+MANIFEST = ".limen-targets.manifest"
 
 
 def validate_job(job, where="job"):

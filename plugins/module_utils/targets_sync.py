@@ -8,7 +8,7 @@ or delete is read and checked first; only when all of that succeeds is anything
 written. A converged directory (or check mode) is only read: no lock file, no write,
 so a read-only directory is fine when nothing would change.
 
-Ownership: the module records the jobs it wrote in DIRECTORY/.limen-targets.json.
+Ownership: the module records the jobs it wrote in DIRECTORY/.limen-targets.manifest.
 `prune` deletes only files of jobs recorded there; any other file in the directory is
 never read, changed or deleted. A directory written by an older version (no record
 yet) is adopted: its job files that are byte for byte what this module renders.
@@ -52,7 +52,7 @@ def _requests(params):
             if name in seen:
                 raise TargetError(f"jobs[{index}].name: duplicate job {name!r}")
             seen.add(name)
-            out.append((name, normalize_targets(job.get("targets"), f"jobs[{index}].targets ({name})"),
+            out.append((name, normalize_targets(job.get("targets"), f"job {name!r}: jobs[{index}].targets"),
                         "present", True))
         return out
     name = validate_job(params.get("job"))

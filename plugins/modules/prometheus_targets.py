@@ -16,7 +16,7 @@ description:
   - Validates every job, target, address, port, label and metrics path, and reads and checks
     every existing file the call would change or delete, before writing anything; a call
     with one bad item writes nothing.
-  - Records the jobs it wrote in C(.limen-targets.json) in O(directory). O(prune) deletes only
+  - Records the jobs it wrote in C(.limen-targets.manifest) in O(directory). O(prune) deletes only
     those; any other file in the directory is never read, changed or deleted.
   - Writes atomically under a lock on the directory, so concurrent runs never lose a target.
     A run with nothing to change (and check mode) only reads; it creates no lock file.
@@ -77,14 +77,14 @@ options:
   prune:
     description:
       - With O(jobs), delete the files of jobs that this module wrote in O(directory) (recorded
-        in C(.limen-targets.json)) and that are not listed.
+        in C(.limen-targets.manifest)) and that are not listed.
       - Files the module did not write are left alone. A file it wrote that is no longer file_sd
         JSON is not deleted; the run fails naming it.
     type: bool
     default: false
 notes:
   - O(mode), O(owner) and O(group) apply to the files of every job the call names and to
-    C(.limen-targets.json), on every run, not only to files rewritten in that run. Without
+    C(.limen-targets.manifest), on every run, not only to files rewritten in that run. Without
     O(mode), new files get C(0644) and rewritten ones keep theirs.
   - C(metrics_path) is written as C(__metrics_path__). A query in it
     (C(/metrics?format=prometheus)) becomes C(__param_<name>) labels, which Prometheus adds to
@@ -166,7 +166,7 @@ files:
   returned: always
   type: list
   elements: str
-  sample: ["/etc/prometheus/file_sd/inventory/limen.json", "/etc/prometheus/file_sd/inventory/.limen-targets.json"]
+  sample: ["/etc/prometheus/file_sd/inventory/limen.json", "/etc/prometheus/file_sd/inventory/.limen-targets.manifest"]
 """
 
 from ansible.module_utils.basic import AnsibleModule

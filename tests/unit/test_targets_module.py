@@ -56,7 +56,7 @@ def test_check_real_check_real_and_attributes_on_every_file(tmp_path):
     assert r[7]["changed"] and r[7]["files"] == drifted and r[7]["unchanged"] == ["one/a:1", "two/b:1"]
     assert not r[8]["changed"]
     nogroup = grp.getgrnam("nogroup").gr_gid
-    for f in (d / "one.json", d / "two.json", d / ".limen-targets.json"):
+    for f in (d / "one.json", d / "two.json", d / ".limen-targets.manifest"):
         assert (mode(f), os.stat(f).st_gid) == (0o640, nogroup), f
 
 

@@ -250,7 +250,7 @@ def test_sync_stays_inside_its_directory_and_converges(first, second):
                 with open(os.path.join(directory, f"{name}.json")) as handle:
                     text = handle.read()
                 assert parse_file(text, name) == normalize_targets(wanted) and text == render(parse_file(text, name))
-        listed = {f"{n}.json" for n, _ in second} | {".limen-targets.json", ".limen.lock"}
+        listed = {f"{n}.json" for n, _ in second} | {".limen-targets.manifest", ".limen.lock"}
         on_disk = set(os.listdir(directory)) if os.path.exists(directory) else set()
         assert on_disk <= listed, "prune left a job it wrote"
 

@@ -190,7 +190,7 @@ def test_prune_refuses_to_delete_an_owned_file_it_cannot_read(tmp_path):
 
 def test_manifest_not_ours_is_refused(tmp_path):
     (tmp_path / MANIFEST).write_text('["x"]')
-    with pytest.raises(TargetError, match=r"\.limen-targets\.json: not the list of jobs"):
+    with pytest.raises(TargetError, match=r"\.limen-targets\.manifest: not the list of jobs"):
         sync(jobs(tmp_path, ("one", ["a:1"])))
 
 
