@@ -12,6 +12,7 @@ description:
   - Hashes a password with bcrypt for Prometheus/Alertmanager C(web.config.file) basic auth.
   - The salt is derived from the password and O(seed), so re-runs produce the same hash.
   - Fails clearly when the controller lacks the Python package C(bcrypt), instead of writing a wrong hash.
+  - Refuses an empty password and one over 72 bytes in UTF-8 (bcrypt ignores the rest), naming O(seed) (the user).
 positional: seed
 options:
   _input:
@@ -41,7 +42,8 @@ from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash impor
 
 def stable_bcrypt(password, seed):
     try:
-        return stable_hash(str(password), str(seed))
+        # None (an unset variable) must not become the password "None".
+        return stable_hash("" if password is None else str(password), str(seed))
     except HashError as exc:
         raise AnsibleFilterError(f"stable_bcrypt: {exc}") from None
 

@@ -27,9 +27,9 @@ def _topology(groups, hostvars, defaults):
         raise AnsibleFilterError(str(exc)) from None
 
 
-def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir):
+def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
     try:
-        return scrape_configs(jobs, settings, file_sd_dir, secrets_dir)
+        return scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir)
     except InventoryError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

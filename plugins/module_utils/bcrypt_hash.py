@@ -16,8 +16,11 @@ import hmac
 BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
+BCRYPT_MAX_BYTES = 72  # bcrypt reads at most 72 bytes of a password
+
+
 class HashError(ValueError):
-    pass
+    """The message names the user (the seed) and why; never the password."""
 
 
 def _bcrypt_b64(data):
@@ -33,8 +36,16 @@ def derive_salt(password, seed, rounds=10):
 
 
 def stable_hash(password, seed, rounds=10):
+    """SEED names the user ("host/user"); every error names it, none shows the password."""
     if not isinstance(password, str) or not password:
-        raise HashError("an empty password cannot be hashed")
+        raise HashError(f"the password of {seed!r} is empty; an empty password cannot be hashed")
+    size = len(password.encode("utf-8"))
+    if size > BCRYPT_MAX_BYTES:
+        # Older bcrypt libraries cut the rest silently (any password sharing the first 72 bytes
+        # would then log in); bcrypt >= 5 raises. Refuse it either way, naming the user.
+        raise HashError(f"the password of {seed!r} is {size} bytes in UTF-8; bcrypt uses at most "
+                        f"{BCRYPT_MAX_BYTES}, so the rest would be ignored: use a password of at most "
+                        f"{BCRYPT_MAX_BYTES} bytes")
     try:
         import bcrypt  # controller-side dependency, listed in requirements.txt
     except ImportError:

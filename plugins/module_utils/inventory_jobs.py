@@ -68,7 +68,7 @@ def scrape_jobs(hosts, hostvars, addresses, node_endpoints, node_job="node", res
     return [{"name": name, "targets": targets} for name, targets in sorted(jobs.items())]
 
 
-def scrape_configs(jobs, settings, file_sd_dir, secrets_dir):
+def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
     """Scrape configs for JOBS plus the secret files they reference.
 
     SETTINGS[job] is passed through to the scrape config, except that bearer_token and
@@ -86,8 +86,11 @@ def scrape_configs(jobs, settings, file_sd_dir, secrets_dir):
     configs, secrets = [], []
     for job in jobs:
         name = job["name"]
-        conf = {"job_name": name,
-                "file_sd_configs": [{"files": [f"{file_sd_dir}/{name}.json"]}]}
+        files = [f"{file_sd_dir}/{name}.json"]
+        if services_dir:
+            # Targets a service's own playbook registers for the same job (direct module use).
+            files.append(f"{services_dir}/{name}.json")
+        conf = {"job_name": name, "file_sd_configs": [{"files": files}]}
         extra = dict(settings.get(name) or {})
         for key in ("job_name", "file_sd_configs", "static_configs"):
             if key in extra:

@@ -30,7 +30,7 @@ INVENTORY_VARS = {
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
 # Job names the collection itself uses for its own scrape jobs.
-RESERVED_JOBS = ("prometheus", "alertmanager", "node")
+RESERVED_JOBS = ("prometheus", "alertmanager", "node", "file_sd_services")
 # The variable that turns TLS on for each component (its server certificate).
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",

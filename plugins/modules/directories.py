@@ -16,7 +16,7 @@ description:
     group and mode are set where they differ."
   - One call instead of one module run per directory keeps re-runs of the roles fast.
 version_added: 0.1.0
-author: limen.monitoring contributors
+author: limen.monitoring maintainers (!UNKNOWN)
 options:
   paths:
     description: The directories.

@@ -13,24 +13,37 @@ short_description: Register Prometheus scrape targets in file_sd files
 description:
   - Owns one Prometheus C(file_sd) JSON file per job in O(directory).
   - Takes a whole list of targets in one call, either for one O(job) or for many O(jobs).
-  - Validates hosts, ports, label names and duplicates before touching anything, and refuses
-    to overwrite an existing file that is not valid file_sd JSON.
+  - Validates every job, target, address, port, label and metrics path, and reads and checks
+    every existing file the call would change or delete, before writing anything; a call
+    with one bad item writes nothing.
+  - Records the jobs it wrote in C(.limen-targets.manifest) in O(directory). O(prune) deletes only
+    those; any other file in the directory is never read, changed or deleted.
   - Writes atomically under a lock on the directory, so concurrent runs never lose a target.
+    A run with nothing to change (and check mode) only reads; it creates no lock file.
   - Prometheus watches file_sd files; no reload is needed.
 version_added: 0.1.0
-author: limen.monitoring contributors
+author: limen.monitoring maintainers (!UNKNOWN)
 options:
   directory:
-    description: Directory holding the job files (C(<job>.json)). Created when missing.
+    description:
+      - Directory holding the job files (C(<job>.json)). Created when missing.
+      - Give each owner its own directory. The C(limen.monitoring.prometheus) role prunes
+        C(/etc/prometheus/file_sd/inventory); register targets from elsewhere (a service's own
+        playbook) in C(/etc/prometheus/file_sd/services).
     type: path
     required: true
   job:
     description:
       - Job whose file is changed. Mutually exclusive with O(jobs).
+      - Letters, digits, V(_), V(.), V(-), not starting with V(.) or V(-), at most 250 characters.
     type: str
   targets:
     description:
-      - Targets of O(job), each a C(host:port) string or a mapping.
+      - Targets of O(job), each a C(host:port) string or a mapping with C(host), C(port) and
+        optional C(labels), C(metrics_path) and C(scheme).
+      - In a string, an IPv6 address goes in brackets (C([fd00::1]:9100)); C(fd00::1:9100) is
+        refused as ambiguous. Host names follow RFC 1123; ports are ASCII digits, 1-65535.
+      - The same C(host:port) with another metrics path or query is another target.
     type: list
     elements: raw
     default: []
@@ -53,7 +66,7 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Job name (also the file name).
+        description: Job name (also the file name), as in O(job).
         type: str
         required: true
       targets:
@@ -62,33 +75,45 @@ options:
         elements: raw
         required: true
   prune:
-    description: With O(jobs), delete the files of jobs that are not listed.
+    description:
+      - With O(jobs), delete the files of jobs that this module wrote in O(directory) (recorded
+        in C(.limen-targets.manifest)) and that are not listed.
+      - Files the module did not write are left alone. A file it wrote that is no longer file_sd
+        JSON is not deleted; the run fails naming it.
     type: bool
     default: false
 notes:
-  - A target mapping has C(host), C(port) (1-65535), and optional C(labels), C(metrics_path)
-    (written as C(__metrics_path__)) and C(scheme) (written as C(__scheme__)).
+  - O(mode), O(owner) and O(group) apply to the files of every job the call names and to
+    C(.limen-targets.manifest), on every run, not only to files rewritten in that run. Without
+    O(mode), new files get C(0644) and rewritten ones keep theirs.
+  - C(metrics_path) is written as C(__metrics_path__). A query in it
+    (C(/metrics?format=prometheus)) becomes C(__param_<name>) labels, which Prometheus adds to
+    the scrape URL; a parameter given twice, or whose name is not a label name, is refused.
+  - C(scheme) is written as C(__scheme__) (V(http) or V(https)).
   - Label names must match C([a-zA-Z_][a-zA-Z0-9_]*); names starting with C(__) are reserved
     except C(__metrics_path__), C(__scheme__), C(__scrape_interval__), C(__scrape_timeout__)
-    and C(__param_*).
+    and C(__param_<name>).
+  - An existing job file that is not UTF-8 or not file_sd JSON is never overwritten; the run
+    fails naming it.
 extends_documentation_fragment:
   - ansible.builtin.files
   - limen.monitoring.attributes
 """
 
 EXAMPLES = r"""
-- name: Register the LIMEN API and keep only these targets
+- name: Register a service's targets from its own deploy playbook, keeping only these
   limen.monitoring.prometheus_targets:
-    directory: /etc/prometheus/file_sd/inventory
+    directory: /etc/prometheus/file_sd/services
     job: limen
     exclusive: true
     targets:
       - host: limen-api.internal
         port: 18443
-        metrics_path: /api/metrics
+        metrics_path: /api/metrics?format=prometheus
         labels:
           env: production
       - "limen-api-2.internal:18443"
+      - "[fd00::12]:18443"
 
 - name: Sync every job from the inventory in one call, removing jobs no longer listed
   limen.monitoring.prometheus_targets:
@@ -105,7 +130,7 @@ EXAMPLES = r"""
 
 - name: Remove one target
   limen.monitoring.prometheus_targets:
-    directory: /etc/prometheus/file_sd/inventory
+    directory: /etc/prometheus/file_sd/services
     job: limen
     state: absent
     targets: ["limen-api-2.internal:18443"]
@@ -113,11 +138,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 added:
-  description: Targets (C(job/host:port)) that were or would be added.
+  description: Targets (C(job/host:port) followed by the metrics path and query, if any) that were or would be added.
   returned: always
   type: list
   elements: str
-  sample: ["limen/10.0.0.5:18443"]
+  sample: ["limen/10.0.0.5:18443/api/metrics?format=prometheus"]
 removed:
   description: Targets that were or would be removed, including those of pruned jobs.
   returned: always
@@ -137,11 +162,11 @@ unchanged:
   elements: str
   sample: ["service2/service2-api:8080"]
 files:
-  description: Job files that were or would be written or deleted.
+  description: Files that were or would be written, deleted, or given another owner, group or mode.
   returned: always
   type: list
   elements: str
-  sample: ["/etc/prometheus/file_sd/inventory/limen.json"]
+  sample: ["/etc/prometheus/file_sd/inventory/limen.json", "/etc/prometheus/file_sd/inventory/.limen-targets.manifest"]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -173,15 +198,19 @@ def main():
     )
     try:
         result = sync(module.params, check_mode=module.check_mode, want_diff=module._diff)
-    except (TargetError, OSError) as exc:
+    except TargetError as exc:
         module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"{exc.filename or module.params['directory']}: {exc.strerror or exc}")
     changed = bool(result.pop("changed"))
     diff = result.pop("diff")
-    if not module.check_mode:
-        for path in result["written"]:
-            file_args = module.load_file_common_arguments(module.params, path=path)
-            changed = module.set_fs_attributes_if_different(file_args, changed)
-    result.pop("written")
+    # Owner, group and mode of every file the call manages, each run (check mode: predicted).
+    for path in result.pop("managed"):
+        file_args = module.load_file_common_arguments(module.params, path=path)
+        if module.set_fs_attributes_if_different(file_args, False):
+            changed = True
+            if path not in result["files"]:
+                result["files"].append(path)
     module.exit_json(changed=changed, diff=diff, **result)
 
 

@@ -281,3 +281,25 @@ def test_bad_input_fails_the_run_and_changes_nothing(lab, role, extra, message):
     for host, counts in recap.items():
         assert counts["changed"] == 0, (role, host, counts, out[-4000:])
     assert service_state(lab) == before
+
+
+def test_targets_a_service_registers_itself_survive_the_inventory_run(lab, tmp_path):
+    """Direct module use (a service's own playbook) and the inventory run never fight."""
+    play = tmp_path / "register.yml"
+    play.write_text(json.dumps([{
+        "hosts": "monitoring_servers", "gather_facts": False,
+        "tasks": [{"limen.monitoring.prometheus_targets": {
+            "directory": "/etc/prometheus/file_sd/services", "job": "selfreg",
+            "targets": [f"{lab.addr('svc2')}:8080"]}}]}]))
+    playbook(str(play))
+    playbook("site.yml", "--tags", "targets")
+
+    def registered_up():
+        return lab.query('up{job="selfreg"} == 1')
+
+    up = wait_for(registered_up, 60, what="the self-registered target up")
+    assert up[0]["metric"]["instance"] == f"{lab.addr('svc2')}:8080"
+    assert lab.ssh("monitor", "test -e /etc/prometheus/file_sd/services/selfreg.json").returncode == 0
+    play.write_text(play.read_text().replace('"targets"', '"state": "absent", "targets"'))
+    playbook(str(play))
+    wait_for(lambda: not lab.query('up{job="selfreg"}'), 60, what="the deregistered target gone")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bcrypt
 import pytest
+from ansible.errors import AnsibleFilterError
 
+from ansible_collections.limen.monitoring.plugins.filter.bcrypt import stable_bcrypt
 from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash import HashError, stable_hash
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
@@ -37,3 +39,20 @@ def test_stable_bcrypt_is_stable_valid_and_seeded():
     assert bcrypt.checkpw(b"s3cret-pass", a.encode())
     with pytest.raises(HashError):
         stable_hash("", "x")
+
+
+@pytest.mark.parametrize("password,size", [("x" * 73, 73), ("\u00e9" * 37, 74), ("\U0001f512" * 19, 76)])
+def test_bcrypt_refuses_a_password_over_72_bytes_naming_the_user(password, size):
+    with pytest.raises(HashError) as err:
+        stable_hash(password, "mon/admin")
+    message = str(err.value)
+    assert "'mon/admin'" in message and f"{size} bytes" in message and "at most 72" in message
+    assert password not in message, "the password must never appear in an error"
+
+
+def test_bcrypt_takes_exactly_72_bytes_and_the_filter_names_the_user():
+    assert bcrypt.checkpw(("\u00e9" * 36).encode(), stable_hash("\u00e9" * 36, "mon/admin").encode())
+    with pytest.raises(AnsibleFilterError, match=r"stable_bcrypt: the password of 'mon/alertmanager/ops' is 80 bytes"):
+        stable_bcrypt("y" * 80, "mon/alertmanager/ops")
+    with pytest.raises(AnsibleFilterError, match="'mon/admin' is empty"):
+        stable_bcrypt(None, "mon/admin")

@@ -21,7 +21,7 @@ BAD = [
     ([{"host": "a", "port": 70000}], "outside 1-65535"),
     ([{"host": "a", "port": "http"}], "is not a number"),
     ([{"host": "a", "port": True}], "is not a number"),
-    ([{"host": "bad host", "port": 80}], "neither an IP address nor a DNS name"),
+    ([{"host": "bad host", "port": 80}], "neither an IP address nor a host name"),
     ([{"host": "", "port": 80}], "non-empty string"),
     (["a:80", "a:80"], "duplicate target a:80"),
     ([{"host": "a", "port": 80, "labels": {"1x": "v"}}], "label name '1x'"),
@@ -48,9 +48,9 @@ def test_good_targets_normalise():
         {"host": "LIMEN-api", "port": "18443", "metrics_path": "/api/metrics", "scheme": "https",
          "labels": {"env": "prod", "__param_module": "x"}},
         "10.0.0.5:8080", {"host": "fd00::1", "port": 9100}, "[fd00::2]:9100"])
-    assert out["limen-api:18443"] == {"env": "prod", "__param_module": "x",
-                                      "__metrics_path__": "/api/metrics", "__scheme__": "https"}
-    assert set(out) == {"limen-api:18443", "10.0.0.5:8080", "[fd00::1]:9100", "[fd00::2]:9100"}
+    assert out[("limen-api:18443", "/api/metrics", (("module", "x"),))] == {
+        "env": "prod", "__param_module": "x", "__metrics_path__": "/api/metrics", "__scheme__": "https"}
+    assert {key[0] for key in out} == {"limen-api:18443", "10.0.0.5:8080", "[fd00::1]:9100", "[fd00::2]:9100"}
 
 
 def params(tmp_path, **kw):
@@ -80,7 +80,7 @@ def test_exclusive_removes_the_rest_and_absent_removes_named(tmp_path):
     sync(params(tmp_path, targets=["x:1"]))
     r = sync(params(tmp_path, targets=["x:1"], state="absent"))
     assert r["removed"] == ["limen/x:1"]
-    assert parse_file((tmp_path / "limen.json").read_text(), "f") == {"a:1": {}}
+    assert parse_file((tmp_path / "limen.json").read_text(), "f") == {("a:1", "", ()): {}}
 
 
 def test_labels_change_is_an_update(tmp_path):
@@ -99,13 +99,13 @@ def test_jobs_mode_prunes_unlisted_jobs(tmp_path):
 @pytest.mark.parametrize("content", ["{not json", '{"targets": []}', '[{"labels": {}}]'])
 def test_corrupt_existing_file_is_an_error_and_kept(tmp_path, content):
     (tmp_path / "limen.json").write_text(content)
-    with pytest.raises(TargetError, match="refusing to overwrite"):
+    with pytest.raises(TargetError, match="refusing to change it"):
         sync(params(tmp_path, targets=["a:1"]))
     assert (tmp_path / "limen.json").read_text() == content
 
 
 def test_rendered_file_is_valid_file_sd_grouped_by_labels():
-    doc = json.loads(render({"a:1": {"env": "x"}, "b:1": {"env": "x"}, "c:1": {}}))
+    doc = json.loads(render({("a:1", "", ()): {"env": "x"}, ("b:1", "", ()): {"env": "x"}, ("c:1", "", ()): {}}))
     assert {"targets": ["a:1", "b:1"], "labels": {"env": "x"}} in doc
     assert {"targets": ["c:1"], "labels": {}} in doc
 
