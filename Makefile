@@ -10,7 +10,7 @@ APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client c
 SCENARIOS ?= default install_methods
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
 
-.PHONY: demo demo-down test lint unit molecule setup venv apt tools clean
+.PHONY: demo demo-down test lint unit grafana-schema molecule setup venv apt tools npm clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -20,7 +20,7 @@ demo: setup                       ## lab up, site.yml, print UIs and targets
 demo-down:                        ## remove everything the lab made
 	python3 lab/lab.py down
 
-test: setup lint unit molecule    ## the whole suite (what CI runs)
+test: setup lint unit grafana-schema molecule    ## the whole suite (what CI runs)
 
 lint:
 	yamllint -s .
@@ -30,10 +30,15 @@ lint:
 unit:
 	pytest -q tests/unit
 
+# Every dashboard the grafana role writes, type-checked against Grafana's published schema
+# (pinned npm packages in tests/grafana_schema/package-lock.json), and the broken fixtures.
+grafana-schema: npm
+	pytest -q -o pythonpath="collections tests/grafana_schema" tests/grafana_schema
+
 molecule:
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-setup: apt venv tools
+setup: apt venv tools npm
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -59,5 +64,10 @@ $(TOOLS)/.installed:
 	for d in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$d $(TOOLS); done
 	touch $@
 
+npm: tests/grafana_schema/node_modules/.installed
+tests/grafana_schema/node_modules/.installed: tests/grafana_schema/package-lock.json
+	cd tests/grafana_schema && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean: demo-down
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) .cache tests/grafana_schema/node_modules

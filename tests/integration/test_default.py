@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import urllib.request
@@ -214,23 +215,65 @@ def test_one_dashboard_per_inventory_service(lab):
     uids = {d["uid"] for d in dashboards(lab).values()}
     jobs = {ep["job"] for h in lab.groups["monitored_services"] for ep in lab.hosts[h]["monitoring_endpoints"]}
     assert {f"svc-{job}" for job in jobs} <= uids
-    assert {"limen-overview", "limen-comparison", "limen-vms", "limen-server-health"} <= uids
+    assert {"limen-overview", "limen-alerts", "limen-comparison", "limen-vms", "limen-server-health"} <= uids
     assert not any(u == "svc-node" for u in uids)
+
+
+def substitute(expr, dash):
+    """EXPR as Grafana sends it: $__rate_interval and the dashboard's variables filled in
+    (a variable with "All" selected becomes its allValue, the others their current value)."""
+    values = {"__rate_interval": "1m"}
+    for var in dash.get("templating", {}).get("list", []):
+        current = var.get("current", {}).get("value")
+        values[var["name"]] = var["allValue"] if current == "$__all" else current
+    for name in sorted(values, key=len, reverse=True):
+        expr = expr.replace("${" + name + "}", values[name]).replace("$" + name, values[name])
+    assert "$" not in expr, f"unsubstituted variable in {expr}"
+    return expr
+
+
+def queries(dash):
+    """(where, PromQL) of every panel query, variable query and annotation of DASH."""
+    for panel in dash["panels"]:
+        for target in panel.get("targets", []):
+            assert target["datasource"]["uid"] == "limen-prometheus"
+            yield f"panel {panel['title']}", target["expr"]
+    for var in dash.get("templating", {}).get("list", []):
+        if var["type"] == "query":
+            assert var["datasource"]["uid"] == "limen-prometheus"
+            selector = re.fullmatch(r"label_values\((.+), *(\w+)\)", var["query"])
+            assert selector, var["query"]
+            yield f"variable {var['name']}", selector[1]
 
 
 def test_every_dashboard_query_returns_data(lab):
     empty = []
     count = 0
     for path, dash in dashboards(lab).items():
-        for panel in dash["panels"]:
-            for target in panel["targets"]:
-                assert target["datasource"]["uid"] == "limen-prometheus"
-                expr = target["expr"].replace("$__rate_interval", "1m")
-                count += 1
-                if not lab.query(expr):
-                    empty.append(f"{path} / {panel['title']}: {expr}")
-    assert count >= 40
+        for where, expr in queries(dash):
+            expr = substitute(expr, dash)
+            count += 1
+            if not lab.query(expr):
+                empty.append(f"{path} / {where}: {expr}")
+    assert count >= 55
     assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
+
+
+def test_firing_alerts_are_annotations_on_the_service_dashboards(lab):
+    by_uid = {d["uid"]: d for d in dashboards(lab).values()}
+    annotated = [d for d in by_uid.values() if d["annotations"]["list"]]
+    assert {"svc-limen", "svc-service2", "limen-vms"} <= {d["uid"] for d in annotated}
+    for dash in annotated:
+        for note in dash["annotations"]["list"]:
+            assert note["datasource"]["uid"] == "limen-prometheus"
+            lab.query(substitute(note["target"]["expr"], dash))  # valid PromQL (status success)
+    url = f"http://{lab.addr('svc1')}:18443/control/errors?seconds=40"
+    urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5).read()
+    for uid in ("svc-limen", "limen-vms"):
+        dash = by_uid[uid]
+        expr = substitute(dash["annotations"]["list"][0]["target"]["expr"], dash)
+        firing = wait_for(lambda expr=expr: lab.query(expr), 60, what=f"a firing alert on {uid}: {expr}")
+        assert all(a["metric"]["job"] == "limen" and a["metric"]["alertstate"] == "firing" for a in firing)
 
 
 def test_a_host_run_by_firewalld_is_refused_with_a_clear_message(lab):

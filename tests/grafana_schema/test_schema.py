@@ -1,0 +1,116 @@
+"""Every dashboard the grafana role writes type-checks against Grafana's published schema
+(the pinned @grafana/schema and @grafana/grafana-foundation-sdk); broken dashboards fail with
+the JSON path named; a checker whose types are gone fails instead of passing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from check import HERE, check
+from grafana_render import render
+
+from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import normalise
+
+CUSTOM = sorted((HERE / "custom").glob("*.json"))
+SCHEMA_DEFAULTS = HERE / "node_modules/@grafana/schema/dist/esm/raw/dashboard/x/types.gen.mjs"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    custom = [{"folder": "Team", "file": str(f)} for f in CUSTOM]
+    return render(tmp_path_factory.mktemp("grafana"), {"grafana_custom_dashboards": custom})
+
+
+def test_every_dashboard_the_role_writes_matches_grafanas_schema(rendered):
+    names = set(rendered["dashboards"])
+    assert {"limen.monitoring/limen-overview.json", "limen.monitoring/limen-alerts.json",
+            "limen.monitoring/limen-vms.json", "Services/svc-limen.json", "Services/svc-service2.json",
+            "Team/team-api.json"} <= names, names
+    assert check(rendered["dashboards"]) == []
+
+
+def test_schema_version_is_the_one_the_pinned_grafana_writes(rendered):
+    current = int(re.search(r"schemaVersion: (\d+)", SCHEMA_DEFAULTS.read_text())[1])
+    assert current >= 42
+    for name, dash in rendered["dashboards"].items():
+        if not name.startswith("Team/"):
+            assert dash["schemaVersion"] == current, name
+
+
+def test_no_time_series_option_on_other_panel_types(rendered):
+    for name, dash in rendered["dashboards"].items():
+        for panel in dash["panels"]:
+            if panel["type"] in ("stat", "table"):
+                assert "legend" not in panel.get("options", {}), (name, panel["title"])
+
+
+# file -> (JSON path the error must name, words the message must hold)
+BAD = {
+    "legend_on_stat": ("panels[1].options.legend", "'legend' does not exist"),
+    "removed_graph_panel": ("panels[0].type", '"graph"'),
+    "wrong_enum_tooltip_mode": ("panels[0].options.tooltip.mode", '"shared"'),
+    "wrong_type_grid_width": ("panels[0].gridPos.w", "'string' is not assignable to type 'number'"),
+    "unknown_dashboard_key": ("refreshInterval", "'refreshInterval' does not exist"),
+    "unknown_custom_field_option": ("panels[0].fieldConfig.defaults.custom.lineWidht", "'lineWidht' does not exist"),
+    "wrong_query_format": ("panels[0].targets[0].format", '"tabel"'),
+    "unknown_query_key": ("panels[1].targets[0].query", "'query' does not exist"),
+    "wrong_mapping_key": ('panels[1].fieldConfig.defaults.mappings[0].options["0"].colour', "'colour' does not exist"),
+    "wrong_threshold_mode": ("panels[1].fieldConfig.defaults.thresholds.mode", '"absolut"'),
+    "wrong_variable_hide": ("templating.list[0].hide", "'5' is not assignable"),
+    "stat_missing_required_option": ("panels[1].options", "colorMode"),
+}
+
+
+def test_every_bad_fixture_is_listed():
+    assert {p.stem for p in (HERE / "bad").glob("*.json")} == set(BAD)
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_a_broken_dashboard_fails_with_its_json_path(name):
+    path, words = BAD[name]
+    doc = normalise(json.loads((HERE / "bad" / f"{name}.json").read_text()), name, "limen-prometheus")
+    errors = check({name: doc})
+    assert errors, f"{name} passed the schema check"
+    assert any(e.startswith(f"{name}: {path}: ") and words in e for e in errors), errors
+
+
+def test_all_bad_fixtures_at_once_each_report_their_own_error():
+    docs = {p.stem: normalise(json.loads(p.read_text()), p.stem, "x") for p in (HERE / "bad").glob("*.json")}
+    errors = check(docs)
+    assert {e.split(":", 1)[0] for e in errors} == set(BAD), errors
+
+
+def _with_schema(tmp_path, monkeypatch, old, new):
+    text = (HERE / "schema.ts").read_text()
+    assert old in text
+    import check as checker
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "schema.ts").write_text(text.replace(old, new))
+    (fake / "tsconfig.json").write_text((HERE / "tsconfig.json").read_text())
+    (fake / "node_modules").symlink_to(HERE / "node_modules")
+    monkeypatch.setattr(checker, "HERE", fake)
+    return checker
+
+
+def test_a_type_that_moved_breaks_the_checker(tmp_path, monkeypatch):
+    checker = _with_schema(tmp_path, monkeypatch, "panelcfg/x/StatPanelCfg_types.gen", "panelcfg/x/Moved_types.gen")
+    errors = checker.check({"team": json.loads(CUSTOM[0].read_text())})
+    assert any(e.startswith("tsc: ") and "Moved_types.gen" in e for e in errors), errors
+
+
+def test_a_type_that_became_any_breaks_the_checker(tmp_path, monkeypatch):
+    checker = _with_schema(tmp_path, monkeypatch, "NotAny<stat.Options>", "NotAny<any>")
+    errors = checker.check({"team": json.loads(CUSTOM[0].read_text())})
+    assert any(e.startswith("tsc: ") and "degenerated to any" in e for e in errors), errors
+
+
+def test_missing_compiler_is_an_error(tmp_path, monkeypatch):
+    import check as checker
+    monkeypatch.setattr(checker, "TSC", tmp_path / "no-tsc")
+    with pytest.raises(RuntimeError, match="npm ci"):
+        checker.check({})
+    assert Path(checker.__file__).parent == HERE

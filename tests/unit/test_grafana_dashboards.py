@@ -1,0 +1,80 @@
+"""What operators expect of the shipped dashboards, on the dashboards as the role renders them:
+units, decimals and thresholds on every panel, rows, UP/DOWN colours, links, variables, alerts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grafana_schema"))
+
+from grafana_render import render  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    dashboards = render(tmp_path_factory.mktemp("grafana"))["dashboards"]
+    return {d["uid"]: d for d in dashboards.values()}
+
+
+def panels(dash):
+    return [p for p in dash["panels"] if p["type"] != "row"]
+
+
+def test_every_panel_has_unit_decimals_thresholds_and_sits_in_a_row(shipped):
+    assert set(shipped) == {"limen-overview", "limen-alerts", "limen-comparison", "limen-server-health",
+                            "limen-vms", "svc-limen", "svc-service2"}
+    for uid, dash in shipped.items():
+        assert dash["panels"][0]["type"] == "row", uid
+        ids = [p["id"] for p in dash["panels"]]
+        assert len(ids) == len(set(ids)), uid
+        for p in panels(dash):
+            field = p["fieldConfig"]["defaults"]
+            assert field["unit"] and isinstance(field["decimals"], int), (uid, p["title"])
+            steps = field["thresholds"]["steps"]
+            assert steps[0]["value"] is None and all(s["color"] for s in steps), (uid, p["title"])
+            assert p["gridPos"]["x"] + p["gridPos"]["w"] <= 24, (uid, p["title"])
+
+
+def updown(panel):
+    options = panel["fieldConfig"]["defaults"]["mappings"][0]["options"]
+    return {k: (v["text"], v["color"]) for k, v in options.items()}
+
+
+def test_overview_shows_up_down_in_colour_and_links_each_service(shipped):
+    by_title = {p["title"]: p for p in panels(shipped["limen-overview"])}
+    up = by_title["Targets up / down"]
+    assert updown(up) == {"0": ("DOWN", "red"), "1": ("UP", "green")}
+    assert up["fieldConfig"]["defaults"]["links"][0]["url"].startswith("/d/svc-${__field.labels.job}")
+    assert by_title["Alerts firing"]["fieldConfig"]["defaults"]["links"][0]["url"].startswith("/d/limen-alerts")
+
+
+def test_service_dashboards_have_job_and_instance_and_alert_annotations(shipped):
+    for job in ("limen", "service2"):
+        dash = shipped[f"svc-{job}"]
+        variables = {v["name"]: v for v in dash["templating"]["list"]}
+        assert variables["job"]["current"]["value"] == job
+        assert variables["instance"]["includeAll"] and variables["instance"]["allValue"] == ".*"
+        for p in panels(dash):
+            for t in p["targets"]:
+                assert 'job="$job"' in t["expr"] and 'instance=~"$instance"' in t["expr"], t["expr"]
+        (note,) = dash["annotations"]["list"]
+        assert note["target"]["expr"] == 'ALERTS{alertstate="firing", job="$job"}'
+
+
+def test_alerts_dashboard_lists_firing_and_pending_with_state_and_age(shipped):
+    by_title = {p["title"]: p for p in panels(shipped["limen-alerts"])}
+    table = by_title["Active alerts, state and age"]
+    assert "ALERTS_FOR_STATE" in table["targets"][0]["expr"] and table["targets"][0]["format"] == "table"
+    assert table["transformations"][0]["options"]["renameByName"] == {"Value": "Age", "alertstate": "State"}
+    assert {"Firing", "Pending"} <= set(by_title)
+
+
+def test_limen_dashboard_shows_vms_running_vs_total_and_libvirt_in_colour(shipped):
+    by_title = {p["title"]: p for p in panels(shipped["limen-vms"])}
+    assert updown(by_title["libvirt connection"]) == {"0": ("DISCONNECTED", "red"), "1": ("CONNECTED", "green")}
+    exprs = [t["expr"] for t in by_title["VMs running vs defined"]["targets"]]
+    assert exprs == ['sum(vm_total{job="$job"})', 'sum(vm_running{job="$job"})']
+    assert {"VM CPU usage", "VM memory usage", "VMs running / defined"} <= set(by_title)
