@@ -4,13 +4,19 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV)/bin)
 TOOLS := $(abspath .cache/tools)
+# Debian 13's binaries for the upgrade test, fetched with a private apt configuration
+# (own sources list, lists and cache under .cache): this machine's apt sources are not touched.
+# Debian 13 ships promtool in a package of its own.
+TRIXIE := $(abspath .cache/tools-trixie)
+TRIXIE_APT := -o Dir::Etc::sourcelist=$(TRIXIE)/apt/sources.list -o Dir::Etc::sourceparts=/nonexistent \
+  -o Dir::State::Lists=$(TRIXIE)/apt/lists -o Dir::Cache=$(TRIXIE)/apt/cache -o APT::Sandbox::User=root
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default install_methods
+SCENARIOS ?= default default_bookworm install_methods
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
 
-.PHONY: demo demo-down test lint unit grafana-schema molecule setup venv apt tools npm clean
+.PHONY: demo demo-down test lint unit grafana-schema molecule setup venv apt tools tools-trixie npm clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -38,7 +44,7 @@ grafana-schema: npm
 molecule:
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-setup: apt venv tools npm
+setup: apt venv tools tools-trixie npm
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -67,6 +73,16 @@ $(TOOLS)/.installed:
 npm: tests/grafana_schema/node_modules/.installed
 tests/grafana_schema/node_modules/.installed: tests/grafana_schema/package-lock.json
 	cd tests/grafana_schema && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+tools-trixie: $(TRIXIE)/.installed
+$(TRIXIE)/.installed:
+	rm -rf $(TRIXIE) && mkdir -p $(TRIXIE)/debs $(TRIXIE)/apt/lists/partial $(TRIXIE)/apt/cache/archives/partial
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+	  > $(TRIXIE)/apt/sources.list
+	apt-get $(TRIXIE_APT) update -qq
+	cd $(TRIXIE)/debs && apt-get $(TRIXIE_APT) download -qq $(TOOL_DEBS) promtool
+	for d in $(TRIXIE)/debs/*.deb; do dpkg-deb -x $$d $(TRIXIE); done
 	touch $@
 
 clean: demo-down

@@ -38,6 +38,10 @@ BASE_PACKAGES = [
     "openssh-server", "python3-prometheus-client",
 ]
 SERVE_PORT = 8765
+# Machine settings the lab needs, raised while any lab is up and restored by the last one
+# down. Every container's systemd takes several inotify instances, all counted against
+# root: with the default 128, a few labs side by side fail to boot ("Too many open files").
+MACHINE_SETTINGS = {"net/ipv4/ip_forward": 1, "fs/inotify/max_user_instances": 1024}
 HOST_TOOLS = {"debootstrap": "debootstrap", "systemd-nspawn": "systemd-container",
               "nft": "nftables", "ip": "iproute2", "ssh-keygen": "openssh-client",
               "ssh": "openssh-client"}
@@ -108,11 +112,19 @@ class Lab:
         return str(n.network_address + 1)
 
     # ---- up -------------------------------------------------------------
+    def check_suite(self) -> None:
+        """A running lab keeps the release it was booted with; say so instead of mixing."""
+        stamp = self.state / "suite"
+        if stamp.is_file() and stamp.read_text().strip() != self.suite:
+            raise LabError(f"lab '{self.name}' is up on {stamp.read_text().strip()}, not {self.suite}: "
+                           "run `lab.py down` first")
+
     def up(self) -> None:
         check_host()
         self.ensure_rootfs()
         self.ensure_key()
         self.state.mkdir(parents=True, exist_ok=True)
+        (self.state / "suite").write_text(self.suite + "\n")
         self.ensure_network()
         for host in self.hosts:
             self.ensure_host(host)
@@ -144,12 +156,10 @@ class Lab:
                  "-f", str(self.key)])
 
     def ensure_network(self) -> None:
-        # One record of the machine's setting, shared by every lab (labs with other names
-        # may run side by side); the last lab to go down restores it.
-        saved = STATE_ROOT / "ip_forward.orig"
-        if not saved.exists():
-            saved.write_text(Path("/proc/sys/net/ipv4/ip_forward").read_text())
-        Path("/proc/sys/net/ipv4/ip_forward").write_text("1\n")
+        # One record of the machine's settings, shared by every lab (labs with other names
+        # may run side by side); the last lab to go down restores them.
+        for key, value in MACHINE_SETTINGS.items():
+            raise_setting(key, value)
         for net in ("int", "out"):
             br = self.bridge(net)
             if not link_exists(br):
@@ -335,11 +345,10 @@ table ip {self.table} {{
                 run(["ip", "link", "del", self.bridge(net)], check=False)
         run(["nft", "delete", "table", "ip", self.table], check=False, quiet=True)
         shutil.rmtree(self.state, ignore_errors=True)
-        saved = STATE_ROOT / "ip_forward.orig"
         others = [d for d in STATE_ROOT.iterdir() if d.is_dir()] if STATE_ROOT.is_dir() else []
-        if saved.exists() and not others:
-            Path("/proc/sys/net/ipv4/ip_forward").write_text(saved.read_text())
-            saved.unlink()
+        if not others:
+            for key in MACHINE_SETTINGS:
+                restore_setting(key)
         INVENTORY.unlink(missing_ok=True)
         print(f"lab '{self.name}' is down")
 
@@ -350,6 +359,24 @@ def run(cmd, check=True, quiet=False, stdin=None, timeout=None):
     if check and r.returncode != 0:
         raise LabError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip() or r.stdout.strip()}")
     return r
+
+
+def raise_setting(key: str, value: int) -> None:
+    """Set /proc/sys/KEY to at least VALUE, keeping one record of the machine's own value."""
+    proc = Path("/proc/sys") / key
+    saved = STATE_ROOT / (key.rsplit("/", 1)[1] + ".orig")
+    current = proc.read_text()
+    if not saved.exists():
+        saved.write_text(current)
+    if int(current) < value:
+        proc.write_text(f"{value}\n")
+
+
+def restore_setting(key: str) -> None:
+    saved = STATE_ROOT / (key.rsplit("/", 1)[1] + ".orig")
+    if saved.exists():
+        (Path("/proc/sys") / key).write_text(saved.read_text())
+        saved.unlink()
 
 
 def link_exists(name: str) -> bool:
@@ -411,7 +438,7 @@ def main(argv=None) -> int:
     p.add_argument("directory", nargs="?", help="with serve: the directory to serve")
     p.add_argument("--name", default=os.environ.get("LIMEN_LAB_NAME", "limen"))
     p.add_argument("--subnet", default=os.environ.get("LIMEN_LAB_SUBNET", "10.210.0.0/16"))
-    p.add_argument("--suite", default=os.environ.get("LIMEN_LAB_SUITE", "bookworm"),
+    p.add_argument("--suite", default=os.environ.get("LIMEN_LAB_SUITE", "trixie"),
                    choices=["bookworm", "trixie"])
     a = p.parse_args(argv)
     if len(a.name) > 6 or not a.name.isalnum():
@@ -421,6 +448,7 @@ def main(argv=None) -> int:
     try:
         lab = Lab(a.name, a.subnet, a.suite)
         if a.action == "up":
+            lab.check_suite()
             try:
                 lab.up()
             except BaseException:

@@ -3,41 +3,74 @@
 
 Upstream releases cannot be downloaded here, so the release/local install tests use
 tarballs with the upstream layout (<name>-<version>.linux-amd64/<binaries>, a
-sha256sums.txt beside them) made from the binaries in Debian's packages, which
-`make tools` unpacks into .cache/tools. Prometheus below 3.0 also expects consoles/ and
-console_libraries/ in the tarball.
+sha256sums.txt beside them) made from the binaries in Debian's packages: bookworm's
+(`make tools`, .cache/tools) and trixie's (`make tools-trixie`, .cache/tools-trixie), so
+an upgrade goes from one real release to the next. A tarball is only built for a version
+its binary reports (`--version`): the name never lies about the contents.
 
-  release_tarballs.py OUT NAME=VERSION ...   e.g. prometheus=2.42.0 node_exporter=1.5.0
+Two differences from upstream, both from Debian's build: Prometheus below 3.0 expects
+consoles/ and console_libraries/ (added, empty); Debian's alertmanager reads its
+notification templates from /usr/share/prometheus/alertmanager/ instead of carrying them
+inside the binary, so that version's templates are written beside the tarball, in
+debian-templates/, for the lab to put in place (the upstream binary needs nothing).
+
+  release_tarballs.py OUT NAME=VERSION ...   e.g. prometheus=2.42.0 alertmanager=0.25.0
 writes OUT/<name>/v<version>/<name>-<version>.linux-amd64.tar.gz and sha256sums.txt.
-The same binaries may be packed under several versions to exercise an upgrade path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
+import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
-TOOLS = Path(__file__).resolve().parent.parent / ".cache" / "tools" / "usr" / "bin"
+CACHE = Path(__file__).resolve().parent.parent / ".cache"
+TREES = [CACHE / "tools", CACHE / "tools-trixie"]   # unpacked Debian packages
 # name in the tarball -> binary in Debian's package
 BINARIES = {
     "prometheus": {"prometheus": "prometheus", "promtool": "promtool"},
     "alertmanager": {"alertmanager": "prometheus-alertmanager", "amtool": "amtool"},
     "node_exporter": {"node_exporter": "prometheus-node-exporter"},
 }
+TEMPLATES = Path("usr/share/prometheus/alertmanager")
+VERSION = re.compile(r"version (\d+\.\d+\.\d+)")
+
+
+def reported_version(binary: Path) -> str | None:
+    r = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+    m = VERSION.search(r.stdout + r.stderr)
+    return m.group(1) if m else None
+
+
+def tree_for(name: str, version: str) -> Path:
+    """The unpacked Debian tree whose binaries all report VERSION."""
+    found = []
+    for tree in TREES:
+        versions = {reported_version(tree / "usr/bin" / b) if (tree / "usr/bin" / b).exists() else None
+                    for b in BINARIES[name].values()}
+        found.append(f"{tree.name}: {sorted(map(str, versions))}")
+        if versions == {version}:
+            return tree
+    raise SystemExit(f"no Debian binaries of {name} {version} ({'; '.join(found)}); "
+                     "run `make tools tools-trixie`")
 
 
 def build(out: Path, name: str, version: str) -> Path:
+    tree = tree_for(name, version)
     top = f"{name}-{version}.linux-amd64"
     target = out / name / f"v{version}"
     target.mkdir(parents=True, exist_ok=True)
     archive = target / f"{top}.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
+    # Fast compression: these tarballs only travel over the lab bridge.
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
         for inside, debian in BINARIES[name].items():
-            tar.add(TOOLS / debian, arcname=f"{top}/{inside}")
-        if name == "prometheus":
+            tar.add(tree / "usr/bin" / debian, arcname=f"{top}/{inside}")
+        if name == "prometheus" and int(version.split(".")[0]) < 3:
             for extra in ("consoles", "console_libraries"):
                 info = tarfile.TarInfo(f"{top}/{extra}")
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
@@ -48,17 +81,19 @@ def build(out: Path, name: str, version: str) -> Path:
         tar.addfile(info, io.BytesIO(notice))
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     (target / "sha256sums.txt").write_text(f"{digest}  {archive.name}\n")
+    if name == "alertmanager":
+        templates = target / "debian-templates"
+        shutil.rmtree(templates, ignore_errors=True)
+        templates.mkdir()
+        for tmpl in sorted((tree / TEMPLATES).glob("*.tmpl")):
+            shutil.copy(tmpl, templates / tmpl.name)
     return archive
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 2 or not all("=" in a for a in argv[1:]):
+    if len(argv) < 2 or not all("=" in a and a.split("=")[0] in BINARIES for a in argv[1:]):
         print(__doc__, file=sys.stderr)
         return 2
-    missing = [b for spec in argv[1:] for b in BINARIES[spec.split("=")[0]].values() if not (TOOLS / b).exists()]
-    if missing:
-        print(f"missing {missing} in {TOOLS}: run `make tools`", file=sys.stderr)
-        return 1
     for spec in argv[1:]:
         name, version = spec.split("=", 1)
         print(build(Path(argv[0]), name, version))

@@ -39,12 +39,12 @@ class Lab:
     def addr(self, host):
         return self.hosts[host]["ansible_host"]
 
-    def ssh(self, host, command, check=True, timeout=60):
+    def ssh(self, host, command, check=True, timeout=60, stdin=None):
         cmd = ["ssh", "-i", self.vars["ansible_ssh_private_key_file"], "-o", "StrictHostKeyChecking=no",
                "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
                "-o", f"ConnectTimeout={min(timeout, 10)}", f"root@{self.addr(host)}", command]
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             r = subprocess.CompletedProcess(cmd, 255, "", f"timed out after {timeout}s")
         if check and r.returncode != 0:
@@ -81,6 +81,17 @@ def wait_for(predicate, timeout, interval=1.0, what="condition"):
                 return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def notifications(lab, alertname, status, **labels):
+    """Alerts of ALERTNAME in STATUS that the receiver on the outside host got."""
+    found = []
+    for note in http_json(lab.receiver):
+        for alert in note["body"]["alerts"]:
+            if (alert["labels"].get("alertname") == alertname and alert["status"] == status
+                    and all(alert["labels"].get(k) == v for k, v in labels.items())):
+                found.append(alert)
+    return found
 
 
 def playbook(*args, inventory=None, check=True, env=None):

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import LAB_INVENTORY, http_json, playbook, wait_for
+from conftest import LAB_INVENTORY, http_json, notifications, playbook, wait_for
 
 
 def inventory_targets(lab):
@@ -92,17 +92,6 @@ def test_removing_a_host_from_the_inventory_removes_its_targets(lab, tmp_path):
 
 
 # ---- alerting, end to end: demo service -> Prometheus -> Alertmanager -> receiver ----
-def notifications(lab, alertname, status, **labels):
-    """Alerts of ALERTNAME in STATUS that the receiver on the outside host got."""
-    found = []
-    for note in http_json(lab.receiver):
-        for alert in note["body"]["alerts"]:
-            if (alert["labels"].get("alertname") == alertname and alert["status"] == status
-                    and all(alert["labels"].get(k) == v for k, v in labels.items())):
-                found.append(alert)
-    return found
-
-
 def test_watchdog_heartbeat_reaches_the_receiver(lab):
     wait_for(lambda: notifications(lab, "Watchdog", "firing"), 60, what="the Watchdog notification")
 
