@@ -15,8 +15,18 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
 SCENARIOS ?= default default_bookworm install_methods
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
+# The ansible-core range meta/runtime.yml claims: unit tests and ansible-test sanity run
+# under both ends, each in its own venv (.cache/core-VERSION). ansible-core 2.20 and later
+# need Python >= 3.12 on the controller (Debian 12 has 3.11): the first one found is used.
+CORE_OLDEST := 2.19.0
+CORE_NEWEST := 2.21.5
+PYTHON_NEWEST ?= $(firstword $(wildcard /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9] $(HOME)/.pyenv/versions/3.1[2-9].*/bin/python3))
+CORE_VENVS := $(foreach v,$(CORE_OLDEST) $(CORE_NEWEST),.cache/core-$(v))
+# ansible.cfg finds the collection here; the link is made by `make setup`, never committed.
+COLLECTION_LINK := .cache/collections/ansible_collections/limen/monitoring
 
 .PHONY: demo demo-down test lint unit grafana-schema molecule setup venv apt tools tools-trixie npm clean
+.PHONY: demo demo-down test lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -26,15 +36,25 @@ demo: setup                       ## lab up, site.yml, print UIs and targets
 demo-down:                        ## remove everything the lab made
 	python3 lab/lab.py down
 
-test: setup lint unit grafana-schema molecule    ## the whole suite (what CI runs)
+test: setup lint unit grafana-schema sanity molecule    ## the whole suite (what CI runs)
 
 lint:
 	yamllint -s .
 	ruff check .
 	ansible-lint --profile production
 
-unit:
-	pytest -q tests/unit
+# Unit tests (including the built-artifact test) under the oldest and the newest ansible-core.
+unit: link cores
+	rc=0; for v in $(CORE_VENVS); do echo "== unit tests, $$v"; \
+	  PATH=$(abspath .)/$$v/bin:$$PATH $$v/bin/python -m pytest -q -p no:cacheprovider tests/unit || rc=1; done; exit $$rc
+
+# ansible-test sanity on the built collection, under the same two ansible-core releases.
+sanity: build cores
+	rc=0; for v in $(CORE_VENVS); do echo "== ansible-test sanity, $$v"; \
+	  tests/collection/sanity.sh $$v .cache/build/limen-monitoring-*.tar.gz || rc=1; done; exit $$rc
+
+build: venv
+	rm -rf .cache/build && ansible-galaxy collection build --output-path .cache/build
 
 # Every dashboard the grafana role writes, type-checked against Grafana's published schema
 # (pinned npm packages in tests/grafana_schema/package-lock.json), and the broken fixtures.
@@ -44,7 +64,20 @@ grafana-schema: npm
 molecule:
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-setup: apt venv tools tools-trixie npm
+setup: apt venv tools tools-trixie npm link
+
+link: $(COLLECTION_LINK)
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@) && ln -sfn ../../../.. $@
+
+cores: $(foreach v,$(CORE_VENVS),$(v)/.installed)
+.cache/core-%/.installed: requirements.txt
+	@py=python3; if [ "$*" = "$(CORE_NEWEST)" ]; then py="$(PYTHON_NEWEST)"; \
+	  [ -n "$$py" ] || { echo "ansible-core $* needs Python >= 3.12 and none was found: set PYTHON_NEWEST=/path/to/python3.12" >&2; exit 1; }; fi; \
+	rm -rf .cache/core-$* && $$py -m venv .cache/core-$*
+	.cache/core-$*/bin/pip install -q ansible-core==$* \
+	  $$(grep -E '^[A-Za-z]' requirements.txt | grep -vE '^(ansible-core|ansible-lint|molecule|pytest-testinfra|ruff|yamllint)==')
+	touch $@
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -112,7 +112,7 @@ def test_a_read_only_directory(tmp_path):
     before = tree_digest(tmp_path)
     script = f"mount --bind {d} {d} && mount -o remount,bind,ro {d} && exec \"$0\" -c \"$1\" \"$2\""
     r = subprocess.run(["unshare", "-m", "sh", "-c", script, sys.executable, READ_ONLY_SCRIPT, json.dumps(cases)],
-                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO / "collections")))
+                       capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO / ".cache" / "collections")))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["converged, check"] is False and out["converged"] is False, "nothing to change must not fail"
