@@ -7,7 +7,7 @@ TOOLS := $(abspath .cache/tools)
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default install_methods
+SCENARIOS ?= default install_methods grafana_install
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
 
 .PHONY: demo demo-down test lint unit molecule setup venv apt tools clean
