@@ -13,7 +13,7 @@ TRIXIE_APT := -o Dir::Etc::sourcelist=$(TRIXIE)/apt/sources.list -o Dir::Etc::so
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default default_bookworm install_methods
+SCENARIOS ?= default default_bookworm install_methods grafana_install
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
 # The ansible-core range meta/runtime.yml claims: unit tests and ansible-test sanity run
 # under both ends, each in its own venv (.cache/core-VERSION). ansible-core 2.20 and later
