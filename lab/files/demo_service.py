@@ -13,11 +13,12 @@ requires as "Authorization: Bearer <token>" (401 otherwise); DEMO_TLS_CERT and D
 PEM files with which it serves HTTPS instead of HTTP.
 """
 
+import hmac
 import os
 import random
-import hmac
 import resource
 import ssl
+import sys
 import threading
 import time
 import urllib.request
@@ -122,6 +123,15 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, b"ok\n" if status < 500 else b"error\n")
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A plain-HTTP or untrusting client on the TLS port is expected in the tests.
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
+
+
 def housekeeping():
     last_cpu, last_t = time.process_time(), time.monotonic()
     while True:
@@ -160,7 +170,7 @@ if __name__ == "__main__":
     UP.labels(NAME).set(1)
     threading.Thread(target=housekeeping, daemon=True).start()
     threading.Thread(target=traffic, daemon=True).start()
-    server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
+    server = Server(("0.0.0.0", PORT), Handler)
     if TLS_CERT:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.minimum_version = ssl.TLSVersion.TLSv1_2

@@ -90,7 +90,7 @@ def delivery_problem(am, probe_error, waited):
     """
     if probe_error:
         return (f"Prometheus cannot deliver to Alertmanager {am['name']}: {probe_error} — "
-                f"{hint_for('alertmanager', probe_error)}")
+                f"{hint_for('alertmanager', probe_error)} (and prometheus_alertmanager_settings, if set)")
     return (f"the Watchdog alert did not reach Alertmanager {am['name']} within {waited:.0f} s, "
             f"although it accepts Prometheus' credentials — check that the Watchdog rule is "
             f"loaded (prometheus_alert_rules_enabled) and Prometheus' log")

@@ -44,3 +44,92 @@ def web_client(prefix, where, users, internal_user, tls_cert_file, ca_file, addr
     return {"scheme": scheme, "target": target, "url": f"{scheme}://{target}",
             "username": username, "password": password,
             "ca_file": (ca_file or "") if scheme == "https" else ""}
+
+
+def scrape_auth(client, password_file=None):
+    """The scheme, basic_auth and tls_config Prometheus needs to reach CLIENT's component.
+
+    With PASSWORD_FILE, basic_auth names that file (prometheus.yml holds no secret);
+    without it, the password itself, for prometheus_job_settings, which moves it to a file.
+    """
+    auth = {"scheme": client["scheme"]}
+    if client.get("username"):
+        auth["basic_auth"] = {"username": client["username"]}
+        if password_file:
+            auth["basic_auth"]["password_file"] = password_file
+        else:
+            auth["basic_auth"]["password"] = client["password"]
+    if client["scheme"] == "https" and client.get("ca_file"):
+        auth["tls_config"] = {"ca_file": client["ca_file"]}
+    return auth
+
+
+def alertmanager_clients(targets, client):
+    """One client entry ({name, url, username, password, ca_file}) per Alertmanager TARGET.
+
+    Prometheus sends to every target with the one CLIENT setting of the topology, so the
+    checks reach each of them the same way.
+    """
+    return [{"name": str(t), "url": f"{client['scheme']}://{t}", "username": client.get("username", ""),
+             "password": client.get("password", ""), "ca_file": client.get("ca_file", "")}
+            for t in targets or []]
+
+
+CLIENT_COMPONENTS = ("prometheus", "alertmanager", "node_exporter")
+# Prometheus scrapes all node_exporters as one job and sends to all Alertmanagers with one
+# setting, so these must agree across hosts.
+UNIFORM = ("alertmanager", "node_exporter")
+CLIENT_KEYS = ("scheme", "username", "password", "ca_file")
+
+
+def tls_plan(hosts, settings):
+    """{internal_ca, ca_src, ca_file, issued: {host: {cert, key}}} from the pki_* SETTINGS.
+
+    ca_src is the controller file clients trust (the internal CA's certificate, or the
+    operator's pki_ca_cert_src); ca_file where it is installed on every host.
+    """
+    internal = bool(settings.get("pki_internal_ca"))
+    pki_dir = str(settings.get("pki_dir") or "")
+    cert_src = str(settings.get("pki_ca_cert_src") or "")
+    if internal and not pki_dir:
+        raise ClientError("pki_internal_ca is true but pki_dir (the controller directory of the CA) is empty")
+    ca_src = (cert_src if settings.get("pki_ca_key_src") else f"{pki_dir}/ca.crt") if internal else cert_src
+    issued = {h: {"cert": f"{pki_dir}/hosts/{h}.crt", "key": f"{pki_dir}/hosts/{h}.key"}
+              for h in hosts} if internal else {}
+    return {"internal_ca": internal, "ca_src": ca_src,
+            "ca_file": str(settings.get("pki_ca_file") or "") if ca_src else "", "issued": issued}
+
+
+def add_clients(topo, hostvars, defaults):
+    """Complete TOPO's prometheus/alertmanager/node_exporter entries with what clients need.
+
+    Each entry gets username, password (the component's internal user) and ca_file;
+    topo["clients"] holds the one setting per component that Prometheus uses for all
+    Alertmanagers and all node_exporters; topo["tls"] the certificate plan.
+    """
+    topo["tls"] = tls = tls_plan(list(topo["hosts"]), defaults)
+    topo["clients"] = {}
+    for component in CLIENT_COMPONENTS:
+        first = None
+        for host, entry in topo[component].items():
+            hvars = hostvars[host]
+
+            def get(name, hvars=hvars, component=component):
+                return hvars.get(f"{component}_{name}", defaults.get(f"{component}_{name}"))
+
+            client = web_client(component, f"host {host}", get("web_users"), get("internal_user"),
+                                entry["scheme"] == "https", tls["ca_file"], entry["host"], entry["port"])
+            entry.update({k: client[k] for k in ("username", "password", "ca_file")})
+            if component in UNIFORM:
+                mine = {k: entry[k] for k in CLIENT_KEYS}
+                if first is None:
+                    first = (host, mine)
+                elif mine != first[1]:
+                    differs = [k for k in CLIENT_KEYS if mine[k] != first[1][k]]
+                    raise ClientError(
+                        f"host {host}: the {component} {', '.join(differs)} differ from host {first[0]}'s "
+                        f"({component}_web_users, {component}_internal_user, {component}_web_tls_cert_file): "
+                        f"Prometheus reaches every {component} with one setting, so set them alike")
+        topo["clients"][component] = first[1] if first else {"scheme": "http", "username": "",
+                                                             "password": "", "ca_file": ""}
+    return topo

@@ -17,9 +17,10 @@ description:
     this Prometheus (told apart by its O(external_labels)) is in every Alertmanager.
   - When everything is healthy this is one pass of a few HTTP requests and no waiting.
     Otherwise it polls until O(timeout), and fails with a message naming each broken link.
-  - An Alertmanager without the Watchdog is asked again with Prometheus' own credentials
-    (O(delivery)); a 401, 403 or certificate error is reported at once, as the reason why
-    Prometheus cannot deliver.
+  - Every Alertmanager is also asked with Prometheus' own credentials and CA (O(delivery)),
+    because an Alertmanager keeps a delivered Watchdog for minutes after delivery stops; a
+    401, 403 or certificate error there is reported at once, as the reason why Prometheus
+    cannot deliver.
   - Only reads; never changes anything.
 version_added: 0.1.0
 author: limen.monitoring contributors
@@ -168,25 +169,26 @@ def check(p, waited):
     problems += alertmanager_problems(ams["data"]["activeAlertmanagers"], p["alertmanagers"])
     definitive = False
     query = urllib.parse.urlencode({"filter": 'alertname="Watchdog"', "active": "true"})
+    delivery = p["delivery"] or {}
+    password = ""
+    if delivery.get("password_file"):
+        with open(delivery["password_file"], encoding="utf-8") as handle:
+            password = handle.read().strip()
     for am in p["alertmanagers"]:
         url = am["url"].rstrip("/")
+        # What Prometheus would get right now with its own credentials and CA: an Alertmanager
+        # keeps a delivered Watchdog for minutes, so its presence alone hides a new break.
+        _, probe_error = request(f"{url}/api/v2/status", delivery.get("username") or "", password,
+                                 delivery.get("ca_file") or "")
+        if probe_error:
+            definitive = definitive or probe_is_definitive(probe_error)
+            problems.append(delivery_problem(am, probe_error, waited))
+            continue
         alerts, err = request(f"{url}/api/v2/alerts?{query}", am["username"], am["password"], am["ca_file"])
         if err:
             problems.append(f"cannot query Alertmanager {am['name']} at {url}: {err}")
-            continue
-        if has_watchdog(alerts, p["external_labels"]):
-            continue
-        probe_error = None
-        delivery = p["delivery"] or {}
-        if delivery.get("username") or delivery.get("ca_file"):
-            password = ""
-            if delivery.get("password_file"):
-                with open(delivery["password_file"], encoding="utf-8") as handle:
-                    password = handle.read().strip()
-            _, probe_error = request(f"{url}/api/v2/status", delivery.get("username") or "",
-                                     password, delivery.get("ca_file") or "")
-        definitive = definitive or probe_is_definitive(probe_error)
-        problems.append(delivery_problem(am, probe_error, waited))
+        elif not has_watchdog(alerts, p["external_labels"]):
+            problems.append(delivery_problem(am, None, waited))
     return problems, definitive
 
 

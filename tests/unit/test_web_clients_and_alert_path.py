@@ -13,7 +13,14 @@ from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import
     probe_is_definitive,
     target_problems,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import ClientError, web_client
+from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import (
+    ClientError,
+    add_clients,
+    alertmanager_clients,
+    scrape_auth,
+    tls_plan,
+    web_client,
+)
 
 
 def client(users=None, internal="limen-internal", cert="", ca="/ca.crt", address="10.0.0.5", port=9093):
@@ -130,3 +137,63 @@ def test_delivery_message_names_the_alertmanager_and_the_reason():
     ("[Errno 111] Connection refused", False), ("503 Service Unavailable", False), (None, False)])
 def test_only_credential_and_certificate_errors_stop_the_wait(error, definitive):
     assert probe_is_definitive(error) is definitive
+
+
+def topo_with(hosts):
+    """A topology as the topology filter makes it, before add_clients."""
+    topo = {"hosts": {h: {} for h in hosts}, "prometheus": {}, "alertmanager": {}, "node_exporter": {}}
+    for h, scheme in hosts.items():
+        for comp, port in (("prometheus", 9090), ("alertmanager", 9093), ("node_exporter", 9100)):
+            topo[comp][h] = {"host": f"10.0.0.{len(topo[comp]) + 5}", "port": port, "scheme": scheme}
+    return topo
+
+
+DEFAULTS = {"pki_internal_ca": True, "pki_dir": "/ctl/pki", "pki_ca_cert_src": "", "pki_ca_key_src": "",
+            "pki_ca_file": "/etc/limen-monitoring/ca.crt",
+            **{f"{c}_{k}": v for c in ("prometheus", "alertmanager", "node_exporter")
+               for k, v in (("web_users", {}), ("internal_user", "limen-internal"))}}
+
+
+def test_clients_get_the_internal_user_and_the_ca():
+    users = {"alertmanager_web_users": {"admin": "x" * 12, "limen-internal": "am-pw"}}
+    topo = add_clients(topo_with({"mon1": "https", "mon2": "https"}), {"mon1": users, "mon2": users}, DEFAULTS)
+    assert topo["clients"]["alertmanager"] == {"scheme": "https", "username": "limen-internal",
+                                               "password": "am-pw", "ca_file": "/etc/limen-monitoring/ca.crt"}
+    assert topo["alertmanager"]["mon2"]["username"] == "limen-internal"
+    assert topo["prometheus"]["mon1"]["username"] == ""
+    assert topo["tls"]["issued"]["mon2"] == {"cert": "/ctl/pki/hosts/mon2.crt", "key": "/ctl/pki/hosts/mon2.key"}
+
+
+def test_node_exporters_with_different_credentials_are_refused():
+    hostvars = {"mon1": {}, "svc1": {"node_exporter_web_users": {"limen-internal": "other"}}}
+    with pytest.raises(ClientError) as exc:
+        add_clients(topo_with({"mon1": "https", "svc1": "https"}), hostvars, DEFAULTS)
+    assert "host svc1" in str(exc.value) and "host mon1" in str(exc.value) and "username, password" in str(exc.value)
+
+
+@pytest.mark.parametrize("settings, ca_src, ca_file", [
+    ({"pki_internal_ca": False}, "", ""),
+    ({"pki_internal_ca": False, "pki_ca_cert_src": "/own/ca.pem", "pki_ca_file": "/etc/ca.crt"}, "/own/ca.pem", "/etc/ca.crt"),
+    ({"pki_internal_ca": True, "pki_dir": "/p", "pki_ca_cert_src": "/own/ca.pem", "pki_ca_key_src": "/own/ca.key",
+      "pki_ca_file": "/etc/ca.crt"}, "/own/ca.pem", "/etc/ca.crt"),
+    ({"pki_internal_ca": True, "pki_dir": "/p", "pki_ca_file": "/etc/ca.crt"}, "/p/ca.crt", "/etc/ca.crt"),
+])
+def test_tls_plan_trusts_the_right_ca(settings, ca_src, ca_file):
+    plan = tls_plan(["h"], settings)
+    assert (plan["ca_src"], plan["ca_file"]) == (ca_src, ca_file)
+    assert bool(plan["issued"]) is bool(settings["pki_internal_ca"])
+
+
+def test_internal_ca_without_a_directory_is_refused():
+    with pytest.raises(ClientError, match="pki_dir"):
+        tls_plan(["h"], {"pki_internal_ca": True, "pki_dir": ""})
+
+
+def test_scrape_auth_keeps_secrets_in_files():
+    c = {"scheme": "https", "username": "u", "password": "p", "ca_file": "/ca"}
+    assert scrape_auth(c, "/s/f") == {"scheme": "https", "basic_auth": {"username": "u", "password_file": "/s/f"},
+                                      "tls_config": {"ca_file": "/ca"}}
+    assert scrape_auth(c)["basic_auth"] == {"username": "u", "password": "p"}
+    assert scrape_auth({"scheme": "http", "username": "", "password": "", "ca_file": ""}) == {"scheme": "http"}
+    assert alertmanager_clients(["10.0.0.5:9093"], c) == [
+        {"name": "10.0.0.5:9093", "url": "https://10.0.0.5:9093", "username": "u", "password": "p", "ca_file": "/ca"}]
