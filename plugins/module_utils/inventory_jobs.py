@@ -5,6 +5,12 @@
 
 from __future__ import annotations
 
+from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
+    TargetError,
+    normalize_target,
+    validate_job,
+)
+
 ENDPOINT_KEYS = {"job", "port", "path", "scheme", "labels", "address"}
 
 
@@ -12,20 +18,16 @@ class InventoryError(ValueError):
     """An inventory variable is wrong; the message names host and variable."""
 
 
-def _address(host, hvars):
-    return hvars.get("monitoring_address") or hvars.get("ansible_host") or host
-
-
-def scrape_jobs(hosts, hostvars, node_hosts=(), node_port=9100, node_job="node"):
+def scrape_jobs(hosts, hostvars, addresses, node_endpoints, node_job="node", reserved=()):
     """[{name, targets: [...]}] for every job named by the hosts' monitoring_endpoints.
 
-    NODE_HOSTS, and every host with monitoring_node_exporter: true, get a target in
-    NODE_JOB on NODE_PORT (node_exporter).
+    ADDRESSES maps each host to its one address (see topology.host_address);
+    NODE_ENDPOINTS maps each node_exporter host to {host, port}: a target in NODE_JOB.
+    Job names in RESERVED belong to the collection's own jobs and are refused.
     """
     jobs = {}
     for host in hosts:
-        hvars = hostvars[host]
-        endpoints = hvars.get("monitoring_endpoints", [])
+        endpoints = hostvars[host].get("monitoring_endpoints", [])
         where = f"host {host}: monitoring_endpoints"
         if not isinstance(endpoints, list):
             raise InventoryError(f"{where} must be a list of mappings")
@@ -39,19 +41,30 @@ def scrape_jobs(hosts, hostvars, node_hosts=(), node_port=9100, node_job="node")
                                      f"(allowed: {', '.join(sorted(ENDPOINT_KEYS))})")
             if "job" not in ep or "port" not in ep:
                 raise InventoryError(f"{here}: 'job' and 'port' are required")
-            target = {"host": ep.get("address") or _address(host, hvars), "port": ep["port"],
-                      "labels": {"host": host, **(ep.get("labels") or {})}}
+            job = ep["job"]
+            if job in reserved:
+                raise InventoryError(f"{here}.job: {job!r} is reserved for the collection's own "
+                                     f"scrape jobs ({', '.join(reserved)}); choose another name")
+            labels = ep.get("labels") or {}
+            if not isinstance(labels, dict):
+                raise InventoryError(f"{here}.labels must be a mapping of label names to values")
+            target = {"host": ep.get("address") or addresses[host], "port": ep["port"],
+                      "labels": {"host": host, **labels}}
             if ep.get("path"):
                 target["metrics_path"] = ep["path"]
             if ep.get("scheme"):
                 target["scheme"] = ep["scheme"]
-            jobs.setdefault(str(ep["job"]), []).append(target)
-    node_hosts = list(node_hosts) + [h for h in hosts if h not in node_hosts
-                                     and hostvars[h].get("monitoring_node_exporter") is True]
-    for host in node_hosts:
-        hvars = hostvars[host]
+            # The module would refuse these too, but naming a list index of its input;
+            # here the message names the inventory host and its entry.
+            try:
+                validate_job(job, f"{here}.job")
+                normalize_target(target, here)
+            except TargetError as exc:
+                raise InventoryError(str(exc)) from None
+            jobs.setdefault(job, []).append(target)
+    for host, endpoint in node_endpoints.items():
         jobs.setdefault(node_job, []).append(
-            {"host": _address(host, hvars), "port": node_port, "labels": {"host": host}})
+            {"host": endpoint["host"], "port": endpoint["port"], "labels": {"host": host}})
     return [{"name": name, "targets": targets} for name, targets in sorted(jobs.items())]
 
 
@@ -66,6 +79,10 @@ def scrape_configs(jobs, settings, file_sd_dir, secrets_dir):
     settings = settings or {}
     known = {job["name"] for job in jobs}
     unknown = sorted(set(settings) - known)
+    if unknown:
+        raise InventoryError(
+            f"prometheus_job_settings names jobs no inventory host defines: {', '.join(unknown)} "
+            f"(known jobs: {', '.join(sorted(known)) or 'none'})")
     configs, secrets = [], []
     for job in jobs:
         name = job["name"]
@@ -89,4 +106,4 @@ def scrape_configs(jobs, settings, file_sd_dir, secrets_dir):
                                    "password_file": f"{secrets_dir}/{name}.password"}
         conf.update(extra)
         configs.append(conf)
-    return {"scrape_configs": configs, "secrets": secrets, "unknown_jobs": unknown}
+    return {"scrape_configs": configs, "secrets": secrets}

@@ -91,6 +91,9 @@ def tls_plan(hosts, settings):
     internal = bool(settings.get("pki_internal_ca"))
     pki_dir = str(settings.get("pki_dir") or "")
     cert_src = str(settings.get("pki_ca_cert_src") or "")
+    if settings.get("pki_ca_key_src") and not cert_src:
+        raise ClientError(f"pki_ca_key_src is set ({settings['pki_ca_key_src']}) but pki_ca_cert_src is "
+                          "empty: give the CA certificate that goes with the key")
     if internal and not pki_dir:
         raise ClientError("pki_internal_ca is true but pki_dir (the controller directory of the CA) is empty")
     ca_src = (cert_src if settings.get("pki_ca_key_src") else f"{pki_dir}/ca.crt") if internal else cert_src

@@ -1,4 +1,4 @@
-"""Inventory -> scrape jobs, secrets moved out of prometheus.yml, stable bcrypt."""
+"""Secrets moved out of prometheus.yml, unknown job settings refused, stable bcrypt."""
 
 from __future__ import annotations
 
@@ -9,35 +9,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash impor
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
     scrape_configs,
-    scrape_jobs,
 )
-
-HOSTVARS = {
-    "limen1": {"ansible_host": "10.0.0.11", "monitoring_node_exporter": True,
-               "monitoring_endpoints": [{"job": "limen", "port": 18443, "path": "/api/metrics",
-                                         "labels": {"env": "prod"}}]},
-    "svc2": {"ansible_host": "10.0.0.12", "monitoring_endpoints": [{"job": "service2", "port": 8080}]},
-    "mon": {"ansible_host": "10.0.0.10"},
-}
-
-
-def test_jobs_grouped_by_name_with_node_exporters():
-    jobs = {j["name"]: j["targets"] for j in scrape_jobs(["limen1", "svc2"], HOSTVARS, ["mon"])}
-    assert jobs["limen"] == [{"host": "10.0.0.11", "port": 18443, "metrics_path": "/api/metrics",
-                              "labels": {"host": "limen1", "env": "prod"}}]
-    assert [t["host"] for t in jobs["node"]] == ["10.0.0.10", "10.0.0.11"]
-    assert "svc2" not in [t["labels"]["host"] for t in jobs["node"]]
-
-
-@pytest.mark.parametrize("endpoints,message", [
-    ("not-a-list", "must be a list"),
-    ([{"port": 1}], "'job' and 'port' are required"),
-    ([{"job": "x", "port": 1, "pth": "/m"}], "unknown keys ['pth']"),
-])
-def test_bad_inventory_names_host_and_variable(endpoints, message):
-    with pytest.raises(InventoryError) as err:
-        scrape_jobs(["h"], {"h": {"monitoring_endpoints": endpoints}})
-    assert "host h: monitoring_endpoints" in str(err.value) and message in str(err.value)
 
 
 def test_secrets_go_to_files_not_to_the_config():
@@ -51,6 +23,11 @@ def test_secrets_go_to_files_not_to_the_config():
     assert conf["basic_auth"] == {"username": "u", "password_file": "/etc/p/secrets/limen.password"}
     assert conf["scrape_interval"] == "10s"
     assert {s["name"] for s in out["secrets"]} == {"limen.token", "limen.password"}
+
+
+def test_settings_for_an_unknown_job_are_refused():
+    with pytest.raises(InventoryError, match="prometheus_job_settings names jobs no inventory host defines: limn"):
+        scrape_configs([{"name": "limen", "targets": []}], {"limn": {"bearer_token": "t"}}, "/d", "/s")
 
 
 def test_stable_bcrypt_is_stable_valid_and_seeded():

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: limen.monitoring contributors
 # Apache License 2.0
-"""Filters: inventory hosts -> scrape jobs -> scrape configs.
+"""Filters: the inventory -> the monitoring topology; scrape jobs -> scrape configs.
 
-Documentation: scrape_jobs.yml and scrape_configs.yml beside this file.
+Documentation: topology.yml and scrape_configs.yml beside this file.
 """
 
 from __future__ import annotations
@@ -13,13 +13,16 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
     scrape_configs,
-    scrape_jobs,
+)
+from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+    settings_errors,
+    topology,
 )
 
 
-def _scrape_jobs(hosts, hostvars, node_hosts=None, node_port=9100):
+def _topology(groups, hostvars, defaults):
     try:
-        return scrape_jobs(hosts or [], hostvars, node_hosts or [], int(node_port))
+        return topology(groups, hostvars, defaults)
     except InventoryError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -31,6 +34,11 @@ def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def _settings_errors(topo, settings):
+    return settings_errors(topo, settings)
+
+
 class FilterModule:
     def filters(self):
-        return {"scrape_jobs": _scrape_jobs, "scrape_configs": _scrape_configs}
+        return {"topology": _topology, "scrape_configs": _scrape_configs,
+                "settings_errors": _settings_errors}

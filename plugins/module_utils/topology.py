@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: limen.monitoring contributors
+# Apache License 2.0
+"""The monitoring topology, worked out once per run from the inventory.
+
+PRIVATE to the collection: used by the `topology` filter. Every role reads the result
+(addresses, ports, URLs, scrape jobs, flags) instead of re-deriving it from hostvars, so
+one fact has one source. Pure functions over plain mappings, unit-tested without Ansible.
+
+The inventory contract (every host variable the collection reads) is INVENTORY_VARS.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
+    InventoryError,
+    scrape_jobs,
+)
+from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import ClientError, add_clients
+
+# Host variables the collection reads from the inventory, with what they mean.
+INVENTORY_VARS = {
+    "monitoring_address": "internal address the host's services listen on and are reached at "
+                          "(default: ansible_host when it is an IP address, else the host's "
+                          "default IPv4 address)",
+    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address} to scrape",
+    "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
+    "monitoring_rule_files": "alert rule files (on the controller) this service brings",
+}
+# Job names the collection itself uses for its own scrape jobs.
+RESERVED_JOBS = ("prometheus", "alertmanager", "node")
+# The variable that turns TLS on for each component (its server certificate).
+TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
+            "alertmanager": "alertmanager_web_tls_cert_file",
+            "node_exporter": "node_exporter_web_tls_cert_file",
+            "grafana": "grafana_tls_cert_file"}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_WILDCARD = {"", "0.0.0.0", "::", "[::]"}
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+
+
+def parse_flag(value, where):
+    """An inventory flag as a bool: booleans, or the strings YAML 1.1 reads as booleans."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise InventoryError(f"{where}: {value!r} is not a boolean (use true or false)")
+
+
+def parse_port(value, where):
+    """A TCP port from an int or a string of ASCII digits."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InventoryError(f"{where}: {value!r} is not a port number")
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise InventoryError(f"{where}: {value!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def host_address(host, hvars):
+    """The one address of HOST: where its services listen and where others reach them."""
+    where = f"host {host}: monitoring_address"
+    explicit = hvars.get("monitoring_address")
+    if explicit:
+        text = str(explicit)
+        if not (_is_ip(text) or _HOST_NAME.fullmatch(text)):
+            raise InventoryError(f"{where}: {text!r} is neither an IP address nor a host name")
+        return text
+    ansible_host = str(hvars.get("ansible_host") or "")
+    if ansible_host and _is_ip(ansible_host):
+        return ansible_host
+    facts = hvars.get("ansible_facts") or {}
+    fact_address = (facts.get("default_ipv4") or {}).get("address")
+    return fact_address or ansible_host or host
+
+
+def _join(address, port):
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _endpoint(hvars, component, address, defaults):
+    """{target, url, scheme, port} of COMPONENT on a host (host variables override defaults)."""
+    port = parse_port(hvars.get(f"{component}_port", defaults[f"{component}_port"]),
+                      f"{component}_port")
+    listen = str(hvars.get(f"{component}_listen_address", "") or "")
+    # A wildcard or unset listen address is reached at the host's own address.
+    reach = address if listen in _WILDCARD else listen
+    tls = hvars.get(TLS_VARS[component], defaults.get(TLS_VARS[component], ""))
+    scheme = "https" if tls else "http"
+    target = _join(reach, port)
+    return {"host": reach, "port": port, "target": target, "url": f"{scheme}://{target}",
+            "scheme": scheme}
+
+
+def topology(groups, hostvars, defaults):
+    """Everything the roles need to know about each other, from the inventory.
+
+    DEFAULTS holds the roles' defaults (`<component>_port`, `servers_group`,
+    `services_group`, `scrape_interval`, ...), as visible in the play; host variables
+    override them per host.
+    """
+    servers = list(groups.get(defaults["servers_group"]) or [])
+    services = list(groups.get(defaults["services_group"]) or [])
+    hosts, node_hosts, rule_files = {}, [], []
+    result = {"servers": servers, "services": services, "hosts": hosts,
+              "prometheus": {}, "alertmanager": {}, "node_exporter": {}, "grafana": {}}
+    for host in servers + [h for h in services if h not in servers]:
+        hvars = hostvars[host]
+        is_server = host in servers
+        node = is_server or parse_flag(hvars.get("monitoring_node_exporter", False),
+                                       f"host {host}: monitoring_node_exporter")
+        address = host_address(host, hvars)
+        entry = {"address": address, "server": is_server, "node_exporter": node,
+                 "server_ports": [], "metrics_ports": []}
+        if node:
+            node_hosts.append(host)
+            ne = _endpoint(hvars, "node_exporter", address, defaults)
+            result["node_exporter"][host] = ne
+        if is_server:
+            for component in ("prometheus", "alertmanager", "grafana"):
+                result[component][host] = _endpoint(hvars, component, address, defaults)
+            grafana = parse_flag(hvars.get("grafana_enabled", defaults["grafana_enabled"]),
+                                 f"host {host}: grafana_enabled")
+            entry["grafana"] = grafana
+            peers = hvars.get("alertmanager_cluster_peers", defaults["alertmanager_cluster_peers"])
+            cluster_port = parse_port(
+                hvars.get("alertmanager_cluster_port", defaults["alertmanager_cluster_port"]),
+                f"host {host}: alertmanager_cluster_port")
+            result["alertmanager"][host]["cluster_port"] = cluster_port if peers else None
+            entry["server_ports"] = sorted(
+                {result["prometheus"][host]["port"], result["alertmanager"][host]["port"]}
+                | ({result["grafana"][host]["port"]} if grafana else set())
+                | ({result["node_exporter"][host]["port"]} if node else set())
+                | ({cluster_port} if peers else set()))
+            result["prometheus"][host]["scrape_interval"] = str(
+                hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
+        else:
+            endpoints = hvars.get("monitoring_endpoints") or []
+            ports = {parse_port(ep.get("port"), f"host {host}: monitoring_endpoints[{i}].port")
+                     for i, ep in enumerate(endpoints) if isinstance(ep, dict) and "port" in ep}
+            if node:
+                ports.add(result["node_exporter"][host]["port"])
+            entry["metrics_ports"] = sorted(ports)
+        entry["firewall"] = parse_flag(
+            hvars.get("firewall_enabled", defaults["firewall_enabled"]) if is_server
+            else hvars.get("firewall_protect_metrics", defaults["firewall_protect_metrics"]),
+            f"host {host}: {'firewall_enabled' if is_server else 'firewall_protect_metrics'}")
+        files = hvars.get("monitoring_rule_files") or []
+        if not isinstance(files, list):
+            raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
+        rule_files.extend(str(f) for f in files if str(f) not in rule_files)
+        hosts[host] = entry
+    result["jobs"] = scrape_jobs(
+        services, hostvars, {h: e["address"] for h, e in hosts.items()},
+        {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
+    result["job_names"] = [j["name"] for j in result["jobs"]]
+    result["rule_files"] = rule_files
+    result["server_addresses"] = [hosts[h]["address"] for h in servers]
+    # What the collection's own clients need: internal users, passwords, CA, certificates.
+    try:
+        add_clients(result, hostvars, defaults)
+    except ClientError as exc:
+        raise InventoryError(str(exc)) from None
+    return result
+
+
+_DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
+
+
+def settings_errors(topo, settings):
+    """Every problem in the roles' dict settings, as messages naming variable and value.
+
+    Checked once at the start of a run, so a typo fails before any host changes instead of
+    being silently ignored (a token never applied, a threshold never used).
+    """
+    errors = []
+    jobs = set(topo["job_names"])
+    shipped_thresholds = settings["thresholds_shipped"]
+    shipped_for = settings["for_shipped"]
+    for name, value in (settings["thresholds"] or {}).items():
+        if name not in shipped_thresholds:
+            errors.append(f"prometheus_alert_thresholds.{name}: unknown key "
+                          f"(known: {', '.join(sorted(shipped_thresholds))})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            errors.append(f"prometheus_alert_thresholds.{name}: {value!r} is not a number")
+    for name, value in (settings["for"] or {}).items():
+        if name not in shipped_for:
+            errors.append(f"prometheus_alert_for.{name}: unknown key "
+                          f"(known: {', '.join(sorted(shipped_for))})")
+        elif not isinstance(value, str) or not _DURATION.fullmatch(value):
+            errors.append(f"prometheus_alert_for.{name}: {value!r} is not a duration such as 5m")
+    for job, overrides in (settings["overrides"] or {}).items():
+        if job not in jobs:
+            errors.append(f"prometheus_alert_overrides.{job}: no inventory host defines this job "
+                          f"(known: {', '.join(sorted(jobs)) or 'none'})")
+        for name in (overrides or {}) if isinstance(overrides, dict) else ["(not a mapping)"]:
+            if name not in shipped_thresholds:
+                errors.append(f"prometheus_alert_overrides.{job}.{name}: unknown threshold")
+    for job in settings["job_settings"] or {}:
+        if job not in jobs:
+            errors.append(f"prometheus_job_settings.{job}: no inventory host defines this job "
+                          f"(known: {', '.join(sorted(jobs)) or 'none'})")
+    for var in ("prometheus_web_users", "alertmanager_web_users", "node_exporter_web_users"):
+        for user, password in (settings.get(var) or {}).items():
+            if len(str(password).encode()) > 72:
+                errors.append(f"{var}.{user}: the password is longer than 72 bytes, which bcrypt "
+                              "cannot hash (it would silently ignore the rest); use a shorter one")
+    return errors

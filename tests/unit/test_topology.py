@@ -1,0 +1,152 @@
+"""The topology: one address, port and flag per host, validated once, naming the host."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import InventoryError
+from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+    parse_flag,
+    parse_port,
+    settings_errors,
+    topology,
+)
+
+DEFAULTS = {
+    "servers_group": "monitoring_servers", "services_group": "monitored_services",
+    "prometheus_port": 9090, "alertmanager_port": 9093, "alertmanager_cluster_port": 9094,
+    "alertmanager_cluster_peers": [], "node_exporter_port": 9100, "grafana_port": 3000,
+    "prometheus_web_tls_cert_file": "", "alertmanager_web_tls_cert_file": "",
+    "grafana_tls_cert_file": "", "scrape_interval": "30s", "grafana_enabled": True,
+    "firewall_enabled": True, "firewall_protect_metrics": False,
+}
+GROUPS = {"monitoring_servers": ["mon"], "monitored_services": ["limen1", "svc2"]}
+
+
+def hostvars(**extra):
+    hv = {
+        "mon": {"ansible_host": "10.0.0.10"},
+        "limen1": {"ansible_host": "10.0.0.11", "monitoring_node_exporter": True,
+                   "monitoring_endpoints": [{"job": "limen", "port": 18443, "path": "/api/metrics",
+                                             "labels": {"env": "prod"}}]},
+        "svc2": {"ansible_host": "svc2.example.org",
+                 "ansible_facts": {"default_ipv4": {"address": "10.0.0.12"}},
+                 "monitoring_endpoints": [{"job": "service2", "port": "8080"}]},
+    }
+    for host, values in extra.items():
+        hv[host] = {**hv[host], **values}
+    return hv
+
+
+def test_jobs_targets_and_addresses_come_from_one_place():
+    topo = topology(GROUPS, hostvars(), DEFAULTS)
+    jobs = {j["name"]: j["targets"] for j in topo["jobs"]}
+    assert jobs["limen"] == [{"host": "10.0.0.11", "port": 18443, "metrics_path": "/api/metrics",
+                              "labels": {"host": "limen1", "env": "prod"}}]
+    # a DNS ansible_host: the gathered default address is the host's one address
+    assert topo["hosts"]["svc2"]["address"] == "10.0.0.12"
+    assert [(t["host"], t["labels"]["host"]) for t in jobs["node"]] == [("10.0.0.10", "mon"), ("10.0.0.11", "limen1")]
+    assert topo["prometheus"]["mon"]["url"] == "http://10.0.0.10:9090"
+    assert topo["hosts"]["mon"]["server_ports"] == [3000, 9090, 9093, 9100]
+    assert topo["hosts"]["limen1"]["metrics_ports"] == [9100, 18443]
+    assert topo["hosts"]["svc2"]["metrics_ports"] == [8080]
+    assert topo["server_addresses"] == ["10.0.0.10"]
+
+
+def test_host_overrides_ports_addresses_and_tls():
+    hv = hostvars(mon={"prometheus_port": 9091, "monitoring_address": "192.168.5.5",
+                       "alertmanager_web_tls_cert_file": "/etc/am.pem",
+                       "alertmanager_cluster_peers": ["192.168.5.6:9094"]})
+    topo = topology(GROUPS, hv, DEFAULTS)
+    assert topo["prometheus"]["mon"]["target"] == "192.168.5.5:9091"
+    assert topo["alertmanager"]["mon"]["url"] == "https://192.168.5.5:9093"
+    assert 9094 in topo["hosts"]["mon"]["server_ports"]
+    node = next(j for j in topo["jobs"] if j["name"] == "node")
+    assert node["targets"][0]["host"] == "192.168.5.5"
+
+
+def test_ipv6_addresses_are_bracketed_in_targets():
+    topo = topology(GROUPS, hostvars(mon={"ansible_host": "fd00::10"}), DEFAULTS)
+    assert topo["prometheus"]["mon"]["target"] == "[fd00::10]:9090"
+
+
+@pytest.mark.parametrize("host,extra,message", [
+    ("limen1", {"monitoring_endpoints": [{"job": "prometheus", "port": 1}]},
+     "host limen1: monitoring_endpoints[0].job: 'prometheus' is reserved"),
+    ("limen1", {"monitoring_endpoints": [{"job": "node", "port": 1}]}, "'node' is reserved"),
+    pytest.param("svc2", {"monitoring_endpoints": [{"job": "x\n", "port": 1}]}, "host svc2: monitoring_endpoints[0]",
+                 marks=pytest.mark.xfail(strict=True, reason="file_sd patterns match before a final newline")),
+    ("svc2", {"monitoring_endpoints": [{"job": "x", "port": "9_100"}]}, "host svc2: monitoring_endpoints[0]"),
+    ("svc2", {"monitoring_endpoints": [{"job": "x", "port": "\u0661\u0662"}]}, "host svc2: monitoring_endpoints[0]"),
+    pytest.param("svc2", {"monitoring_endpoints": [{"job": "x", "port": 1, "address": "999.1.1.1"}]}, "999.1.1.1",
+                 marks=pytest.mark.xfail(strict=True, reason="file_sd reads 999.1.1.1 as a host name")),
+    ("svc2", {"monitoring_endpoints": "x"}, "host svc2: monitoring_endpoints must be a list"),
+    ("svc2", {"monitoring_endpoints": [{"port": 1}]}, "'job' and 'port' are required"),
+    ("svc2", {"monitoring_endpoints": [{"job": "x", "port": 1, "pth": "/m"}]}, "unknown keys ['pth']"),
+    ("svc2", {"monitoring_node_exporter": "maybe"}, "host svc2: monitoring_node_exporter: 'maybe' is not a boolean"),
+    ("svc2", {"monitoring_address": "bad address"}, "host svc2: monitoring_address"),
+    ("svc2", {"monitoring_rule_files": "one.yml"}, "host svc2: monitoring_rule_files must be a list"),
+    ("mon", {"prometheus_port": 70000}, "prometheus_port: 70000 is not a port number"),
+])
+def test_bad_inventory_names_the_host_and_variable(host, extra, message):
+    with pytest.raises(InventoryError) as err:
+        topology(GROUPS, hostvars(**{host: extra}), DEFAULTS)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("value,expected", [("false", False), ("False", False), ("true", True),
+                                            ("yes", True), (False, False), (True, True), (0, False)])
+def test_a_flag_reads_the_same_everywhere(value, expected):
+    topo = topology(GROUPS, hostvars(svc2={"monitoring_node_exporter": value,
+                                           "firewall_protect_metrics": value}), DEFAULTS)
+    svc2 = topo["hosts"]["svc2"]
+    assert svc2["node_exporter"] is expected and svc2["firewall"] is expected
+    # installed exactly where scraped, and its port opened exactly where installed
+    node_hosts = [t["labels"]["host"] for j in topo["jobs"] if j["name"] == "node" for t in j["targets"]]
+    assert ("svc2" in node_hosts) is expected
+    assert (9100 in svc2["metrics_ports"]) is expected
+
+
+@given(st.one_of(st.text(), st.integers(), st.floats(), st.none(), st.booleans()))
+def test_parse_flag_accepts_booleans_only(value):
+    try:
+        result = parse_flag(value, "host h: flag")
+    except InventoryError as exc:
+        assert "host h: flag" in str(exc) and repr(value) in str(exc)
+    else:
+        assert isinstance(result, bool)
+        assert value in (True, False, 0, 1) or str(value).strip().lower() in {
+            "true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+@given(st.one_of(st.text(), st.integers(), st.booleans(), st.none()))
+def test_parse_port_accepts_ascii_ports_only(value):
+    try:
+        port = parse_port(value, "where")
+    except InventoryError as exc:
+        assert "where" in str(exc)
+    else:
+        assert 1 <= port <= 65535 and str(value).isascii() and not isinstance(value, bool)
+
+
+def test_settings_errors_name_every_typo():
+    topo = topology(GROUPS, hostvars(), DEFAULTS)
+    errors = settings_errors(topo, {
+        "thresholds": {"cpu_percnt": 80, "error_ratio": "high"}, "thresholds_shipped": {"cpu_percent": 90, "error_ratio": 0.05},
+        "for": {"cpu": "ten minutes"}, "for_shipped": {"cpu": "10m"},
+        "overrides": {"limn": {"cpu_percent": 1}}, "job_settings": {"limn": {}},
+        "prometheus_web_users": {"ops": "x" * 73}, "alertmanager_web_users": {}})
+    text = "\n".join(errors)
+    for needle in ("prometheus_alert_thresholds.cpu_percnt: unknown key",
+                   "prometheus_alert_thresholds.error_ratio: 'high' is not a number",
+                   "prometheus_alert_for.cpu: 'ten minutes' is not a duration",
+                   "prometheus_alert_overrides.limn: no inventory host defines this job",
+                   "prometheus_job_settings.limn: no inventory host defines this job",
+                   "prometheus_web_users.ops: the password is longer than 72 bytes"):
+        assert needle in text
+    assert "x" * 73 not in text
+    assert settings_errors(topo, {"thresholds": {"cpu_percent": 80}, "thresholds_shipped": {"cpu_percent": 90},
+                                  "for": {}, "for_shipped": {}, "overrides": {"limen": {"cpu_percent": 70}},
+                                  "job_settings": {"service2": {}}}) == []
