@@ -7,6 +7,8 @@ import shutil
 import time
 import urllib.request
 
+import pytest
+
 from conftest import LAB_INVENTORY, http_json, playbook, wait_for
 
 
@@ -241,3 +243,41 @@ def test_a_host_run_by_firewalld_is_refused_with_a_clear_message(lab):
         assert "firewall_allow_other_managers" in out
     finally:
         lab.ssh("svc2", "systemctl stop firewalld", check=False)
+
+
+# One bad input per role: each fails the run with a message naming the variable, and no
+# host changes (the services keep their processes, the firewall keeps its ruleset).
+BAD_INPUTS = [
+    ("topology", {"monitoring_node_exporter": "maybe"}, "monitoring_node_exporter: 'maybe' is not a boolean"),
+    ("prometheus", {"prometheus_alert_thresholds": {"cpu_percnt": 80}},
+     "prometheus_alert_thresholds.cpu_percnt: unknown key"),
+    ("prometheus", {"prometheus_job_settings": {"limn": {"bearer_token": "t0k3n-lab"}}},
+     "prometheus_job_settings.limn: no inventory host defines this job"),
+    ("alertmanager", {"alertmanager_web_users": {"ops": "p" * 73}},
+     "alertmanager_web_users.ops: the password is longer than 72 bytes"),
+    ("grafana", {"grafana_admin_password": "admin"}, "grafana_admin_password"),
+    ("firewall", {"firewall_internal_networks": []}, "firewall_internal_networks is empty"),
+]
+SERVICES = {"monitor": ["prometheus", "prometheus-alertmanager", "prometheus-node-exporter"],
+            "svc1": ["prometheus-node-exporter"]}
+
+
+def service_state(lab):
+    state = {}
+    for host, units in SERVICES.items():
+        pids = lab.ssh(host, "systemctl show -p MainPID --value " + " ".join(units)).stdout.split()
+        ruleset = lab.ssh(host, "nft list table inet limen_monitoring | sha256sum").stdout
+        state[host] = (pids, ruleset)
+    return state
+
+
+@pytest.mark.parametrize("role,extra,message", BAD_INPUTS, ids=[f"{r}-{i}" for i, (r, _, _) in enumerate(BAD_INPUTS)])
+def test_bad_input_fails_the_run_and_changes_nothing(lab, role, extra, message):
+    before = service_state(lab)
+    rc, out, recap = playbook("site.yml", "-e", json.dumps(extra), check=False)
+    assert rc != 0, f"{role}: {extra} must fail the run"
+    assert message in out, out[-4000:]
+    assert "t0k3n-lab" not in out and "p" * 73 not in out
+    for host, counts in recap.items():
+        assert counts["changed"] == 0, (role, host, counts, out[-4000:])
+    assert service_state(lab) == before
