@@ -242,9 +242,10 @@ table ip {self.table} {{
         """Token and TLS for the demo service, handed to its DynamicUser as systemd credentials."""
         dropin = root / "etc/systemd/system/limen-demo-service.service.d/secure.conf"
         lines = []
+        if s.get("token") or s.get("tls"):
+            (root / "etc/limen-demo").mkdir(mode=0o700, parents=True, exist_ok=True)
         if s.get("token"):
             token = root / "etc/limen-demo/token"
-            token.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             token.write_text(self.demo_token + "\n")
             token.chmod(0o600)
             lines += ["LoadCredential=token:/etc/limen-demo/token", "Environment=DEMO_TOKEN_FILE=%d/token"]
