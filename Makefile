@@ -7,7 +7,7 @@ TOOLS := $(abspath .cache/tools)
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default install_methods
+SCENARIOS ?= default install_methods secure
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
 # community.crypto (keys, CSRs, certificates of the internal CA) is not reachable on Galaxy
 # here; it ships inside PyPI's `ansible` package. The wheel is kept in .cache/wheels, so a
