@@ -108,9 +108,15 @@ def add_clients(topo, hostvars, defaults):
 
     Each entry gets username, password (the component's internal user) and ca_file;
     topo["clients"] holds the one setting per component that Prometheus uses for all
-    Alertmanagers and all node_exporters; topo["tls"] the certificate plan.
+    Alertmanagers and all node_exporters; topo["tls"] the certificate plan. Problems go to
+    topo["client_errors"], reported with the other settings errors before any host changes.
     """
-    topo["tls"] = tls = tls_plan(list(topo["hosts"]), defaults)
+    errors = topo["client_errors"] = []
+    try:
+        topo["tls"] = tls = tls_plan(list(topo["hosts"]), defaults)
+    except ClientError as exc:
+        errors.append(str(exc))
+        topo["tls"] = tls = tls_plan([], {})
     topo["clients"] = {}
     for component in CLIENT_COMPONENTS:
         first = None
@@ -120,8 +126,12 @@ def add_clients(topo, hostvars, defaults):
             def get(name, hvars=hvars, component=component):
                 return hvars.get(f"{component}_{name}", defaults.get(f"{component}_{name}"))
 
-            client = web_client(component, f"host {host}", get("web_users"), get("internal_user"),
-                                entry["scheme"] == "https", tls["ca_file"], entry["host"], entry["port"])
+            try:
+                client = web_client(component, f"host {host}", get("web_users"), get("internal_user"),
+                                    entry["scheme"] == "https", tls["ca_file"], entry["host"], entry["port"])
+            except ClientError as exc:
+                errors.append(str(exc))
+                client = {"username": "", "password": "", "ca_file": ""}
             entry.update({k: client[k] for k in ("username", "password", "ca_file")})
             if component in UNIFORM:
                 mine = {k: entry[k] for k in CLIENT_KEYS}
@@ -129,7 +139,7 @@ def add_clients(topo, hostvars, defaults):
                     first = (host, mine)
                 elif mine != first[1]:
                     differs = [k for k in CLIENT_KEYS if mine[k] != first[1][k]]
-                    raise ClientError(
+                    errors.append(
                         f"host {host}: the {component} {', '.join(differs)} differ from host {first[0]}'s "
                         f"({component}_web_users, {component}_internal_user, {component}_web_tls_cert_file): "
                         f"Prometheus reaches every {component} with one setting, so set them alike")

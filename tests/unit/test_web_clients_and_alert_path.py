@@ -162,13 +162,21 @@ def test_clients_get_the_internal_user_and_the_ca():
     assert topo["alertmanager"]["mon2"]["username"] == "limen-internal"
     assert topo["prometheus"]["mon1"]["username"] == ""
     assert topo["tls"]["issued"]["mon2"] == {"cert": "/ctl/pki/hosts/mon2.crt", "key": "/ctl/pki/hosts/mon2.key"}
+    assert topo["client_errors"] == []
 
 
 def test_node_exporters_with_different_credentials_are_refused():
     hostvars = {"mon1": {}, "svc1": {"node_exporter_web_users": {"limen-internal": "other"}}}
-    with pytest.raises(ClientError) as exc:
-        add_clients(topo_with({"mon1": "https", "svc1": "https"}), hostvars, DEFAULTS)
-    assert "host svc1" in str(exc.value) and "host mon1" in str(exc.value) and "username, password" in str(exc.value)
+    [msg] = add_clients(topo_with({"mon1": "https", "svc1": "https"}), hostvars, DEFAULTS)["client_errors"]
+    assert "host svc1" in msg and "host mon1" in msg and "username, password" in msg
+
+
+def test_a_missing_internal_user_is_reported_not_raised():
+    hostvars = {"mon1": {"prometheus_web_users": {"admin": "x" * 12}}}
+    topo = add_clients(topo_with({"mon1": "https"}), hostvars, DEFAULTS)
+    [msg] = topo["client_errors"]
+    assert "host mon1: prometheus_internal_user is 'limen-internal'" in msg
+    assert topo["prometheus"]["mon1"]["username"] == ""
 
 
 @pytest.mark.parametrize("settings, ca_src, ca_file", [
