@@ -13,7 +13,7 @@ TRIXIE_APT := -o Dir::Etc::sourcelist=$(TRIXIE)/apt/sources.list -o Dir::Etc::so
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default default_bookworm install_methods grafana_install
+SCENARIOS ?= default default_bookworm install_methods grafana_install secure
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
 # The ansible-core range meta/runtime.yml claims: unit tests and ansible-test sanity run
 # under both ends, each in its own venv (.cache/core-VERSION). ansible-core 2.20 and later
@@ -22,11 +22,15 @@ CORE_OLDEST := 2.19.0
 CORE_NEWEST := 2.21.5
 PYTHON_NEWEST ?= $(firstword $(wildcard /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9] $(HOME)/.pyenv/versions/3.1[2-9].*/bin/python3))
 CORE_VENVS := $(foreach v,$(CORE_OLDEST) $(CORE_NEWEST),.cache/core-$(v))
+# community.crypto (keys, CSRs, certificates of the internal CA) is not reachable on Galaxy
+# here; it ships inside PyPI's `ansible` package. The wheel is kept in .cache/wheels, so a
+# second setup works offline.
+ANSIBLE_BUNDLE := 12.3.0
+COLLECTIONS := $(abspath .cache/collections)
 # ansible.cfg finds the collection here; the link is made by `make setup`, never committed.
 COLLECTION_LINK := .cache/collections/ansible_collections/limen/monitoring
 
-.PHONY: demo demo-down test lint unit grafana-schema molecule setup venv apt tools tools-trixie npm clean
-.PHONY: demo demo-down test lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores clean
+.PHONY: demo demo-down test lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores collections clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -64,7 +68,7 @@ grafana-schema: npm
 molecule:
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-setup: apt venv tools tools-trixie npm link
+setup: apt venv tools tools-trixie npm link collections
 
 link: $(COLLECTION_LINK)
 $(COLLECTION_LINK):
@@ -117,6 +121,17 @@ $(TRIXIE)/.installed:
 	cd $(TRIXIE)/debs && apt-get $(TRIXIE_APT) download -qq $(TOOL_DEBS) promtool
 	for d in $(TRIXIE)/debs/*.deb; do dpkg-deb -x $$d $(TRIXIE); done
 	touch $@
+
+collections: $(COLLECTIONS)/ansible_collections/community/crypto/MANIFEST.json
+$(COLLECTIONS)/ansible_collections/community/crypto/MANIFEST.json: $(VENV)/.installed
+	mkdir -p .cache/wheels
+	test -f .cache/wheels/ansible-$(ANSIBLE_BUNDLE)-py3-none-any.whl || \
+	  $(VENV)/bin/pip download -q --no-deps -d .cache/wheels ansible==$(ANSIBLE_BUNDLE)
+	rm -rf $(COLLECTIONS)/ansible_collections/community/crypto
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("ansible_collections/community/crypto/")])' \
+	  .cache/wheels/ansible-$(ANSIBLE_BUNDLE)-py3-none-any.whl $(COLLECTIONS)
+	test -f $@
 
 clean: demo-down
 	rm -rf $(VENV) .cache tests/grafana_schema/node_modules

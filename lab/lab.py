@@ -12,6 +12,11 @@ archive from an nftables table of its own.
                    tarball installs; stopped by down
   lab.py down      removes everything the lab made, also after a killed run
   lab.py status
+
+LIMEN_LAB_SECURE=1 makes the demo services secure: svc1 (LIMEN) serves HTTPS with the
+certificate placed at /etc/limen-demo/tls.{crt,key} (issued by the collection's internal
+CA in the secure scenario; the service waits for it), svc2 requires a bearer token that the
+lab generates and writes to the inventory as lab_demo_token.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import ipaddress
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -61,20 +67,23 @@ class Host:
     receiver: bool = False        # runs the alert receiver
 
 
-def hosts_for() -> list[Host]:
+def hosts_for(secure: bool = False) -> list[Host]:
     return [
         Host("monitor", "int", 10, ("monitoring_servers",)),
         Host("svc1", "int", 11, ("monitored_services",),
-             {"name": "limen", "port": 18443, "path": "/api/metrics", "limen": True}),
+             {"name": "limen", "port": 18443, "path": "/api/metrics", "limen": True,
+              "tls": secure, "token": False}),
         Host("svc2", "int", 12, ("monitored_services",),
-             {"name": "service2", "port": 8080, "path": "/metrics", "limen": False}),
+             {"name": "service2", "port": 8080, "path": "/metrics", "limen": False,
+              "tls": False, "token": secure}),
         Host("outside", "out", 10, ("lab_outside",), receiver=True),
     ]
 
 
 class Lab:
-    def __init__(self, name: str, subnet: str, suite: str):
+    def __init__(self, name: str, subnet: str, suite: str, secure: bool = False):
         self.name = name
+        self.secure = secure
         self.suite = suite
         net = ipaddress.ip_network(subnet)
         if net.prefixlen > 22 or net.version != 4:
@@ -85,7 +94,7 @@ class Lab:
         self.state = STATE_ROOT / name
         self.rootfs = CACHE / suite / "rootfs"
         self.key = STATE_ROOT / "id_ed25519"
-        self.hosts = hosts_for()
+        self.hosts = hosts_for(secure)
 
     # ---- naming -------------------------------------------------------
     def ns(self, host: Host) -> str:
@@ -219,6 +228,7 @@ table ip {self.table} {{
             env = (f"DEMO_NAME={s['name']}\nDEMO_PORT={s['port']}\nDEMO_PATH={s['path']}\n"
                    f"DEMO_LIMEN={'1' if s['limen'] else '0'}\n")
             (root / "etc/default/limen-demo-service").write_text(env)
+            self.seed_demo_security(root, s)
             units.append(("limen-demo-service", "demo_service.py"))
         if host.receiver:
             units.append(("limen-alert-receiver", "alert_receiver.py"))
@@ -229,6 +239,37 @@ table ip {self.table} {{
             link = wants / f"{unit}.service"
             if not link.is_symlink():
                 link.symlink_to(f"/etc/systemd/system/{unit}.service")
+
+    @property
+    def demo_token(self) -> str:
+        path = self.state / "demo_token"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text()
+
+    def seed_demo_security(self, root: Path, s: dict) -> None:
+        """Token and TLS for the demo service, handed to its DynamicUser as systemd credentials."""
+        dropin = root / "etc/systemd/system/limen-demo-service.service.d/secure.conf"
+        lines = []
+        if s.get("token") or s.get("tls"):
+            (root / "etc/limen-demo").mkdir(mode=0o700, parents=True, exist_ok=True)
+        if s.get("token"):
+            token = root / "etc/limen-demo/token"
+            token.write_text(self.demo_token + "\n")
+            token.chmod(0o600)
+            lines += ["LoadCredential=token:/etc/limen-demo/token", "Environment=DEMO_TOKEN_FILE=%d/token"]
+        if s.get("tls"):
+            lines += ["LoadCredential=tls.crt:/etc/limen-demo/tls.crt",
+                      "LoadCredential=tls.key:/etc/limen-demo/tls.key",
+                      "Environment=DEMO_TLS_CERT=%d/tls.crt DEMO_TLS_KEY=%d/tls.key",
+                      # the certificate arrives after boot: keep trying instead of giving up
+                      "Restart=always", "RestartSec=2"]
+        if lines:
+            dropin.parent.mkdir(parents=True, exist_ok=True)
+            dropin.write_text("[Unit]\nStartLimitIntervalSec=0\n[Service]\n" + "\n".join(lines) + "\n")
+        elif dropin.exists():
+            dropin.unlink()
 
     def boot(self, host: Host, root: Path) -> None:
         log = open(self.state / f"{host.name}.console", "ab")
@@ -274,8 +315,10 @@ table ip {self.table} {{
             hv = {"ansible_host": self.addr(host)}
             if host.service:
                 s = host.service
-                hv["monitoring_endpoints"] = [
-                    {"job": s["name"], "port": s["port"], "path": s["path"]}]
+                endpoint = {"job": s["name"], "port": s["port"], "path": s["path"]}
+                if s.get("tls"):
+                    endpoint["scheme"] = "https"
+                hv["monitoring_endpoints"] = [endpoint]
             for g in host.groups:
                 groups.setdefault(g, {"hosts": {}})["hosts"][host.name] = hv
         doc = {"all": {
@@ -290,6 +333,9 @@ table ip {self.table} {{
                 "lab_receiver_url": f"http://{self.addr(self.hosts[-1])}:9095/alerts",
                 "lab_release_url": f"http://{self.gateway('int')}:{SERVE_PORT}",
                 "lab_release_dir": str(REPO / ".cache" / "releases"),
+                "lab_secure": self.secure,
+                "lab_pki_dir": str(self.state / "pki"),
+                **({"lab_demo_token": self.demo_token} if self.secure else {}),
             },
             "children": groups}}
         INVENTORY.parent.mkdir(parents=True, exist_ok=True)
@@ -446,7 +492,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     try:
-        lab = Lab(a.name, a.subnet, a.suite)
+        lab = Lab(a.name, a.subnet, a.suite, os.environ.get("LIMEN_LAB_SECURE", "") == "1")
         if a.action == "up":
             lab.check_suite()
             try:

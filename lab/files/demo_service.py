@@ -7,11 +7,18 @@ Control (from the controller, for alert tests):
   POST /control/down?seconds=N     report service_up 0 for N seconds
   POST /control/reset              back to normal
 Stopping the unit (systemctl stop limen-demo-service) takes the target down.
+
+Options (environment): DEMO_TOKEN_FILE, a file holding a token that the metrics path then
+requires as "Authorization: Bearer <token>" (401 otherwise); DEMO_TLS_CERT and DEMO_TLS_KEY,
+PEM files with which it serves HTTPS instead of HTTP.
 """
 
+import hmac
 import os
 import random
 import resource
+import ssl
+import sys
 import threading
 import time
 import urllib.request
@@ -24,6 +31,9 @@ NAME = os.environ.get("DEMO_NAME", "demo")
 PORT = int(os.environ.get("DEMO_PORT", "8080"))
 METRICS_PATH = os.environ.get("DEMO_PATH", "/metrics")
 LIMEN = os.environ.get("DEMO_LIMEN", "0") == "1"
+TOKEN_FILE = os.environ.get("DEMO_TOKEN_FILE", "")
+TLS_CERT = os.environ.get("DEMO_TLS_CERT", "")
+TLS_KEY = os.environ.get("DEMO_TLS_KEY", "")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "path", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "path"],
@@ -62,9 +72,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def authorized(self):
+        if not TOKEN_FILE:
+            return True
+        with open(TOKEN_FILE, encoding="utf-8") as handle:  # read each time: rotation needs no restart
+            token = handle.read().strip()
+        given = self.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
     def do_GET(self):
         url = urlparse(self.path)
         if url.path == METRICS_PATH:
+            if not self.authorized():
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", "Bearer")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self.reply(200, generate_latest(), CONTENT_TYPE_LATEST)
             return
         self.serve_api("GET", url.path)
@@ -99,6 +123,15 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, b"ok\n" if status < 500 else b"error\n")
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A plain-HTTP or untrusting client on the TLS port is expected in the tests.
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            super().handle_error(request, client_address)
+
+
 def housekeeping():
     last_cpu, last_t = time.process_time(), time.monotonic()
     while True:
@@ -119,14 +152,16 @@ def housekeeping():
 
 def traffic():
     """Real requests against ourselves so counters and histograms move."""
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"{'https' if TLS_CERT else 'http'}://127.0.0.1:{PORT}"
+    # Our own loopback traffic: the certificate names the host, not 127.0.0.1.
+    context = ssl._create_unverified_context() if TLS_CERT else None
     while True:
         time.sleep(0.2)
         method = random.choice(["GET", "GET", "GET", "POST"])
         req = urllib.request.Request(base + random.choice(["/api/items", "/api/health"]),
                                      method=method, data=b"" if method == "POST" else None)
         try:
-            urllib.request.urlopen(req, timeout=5).read()
+            urllib.request.urlopen(req, timeout=5, context=context).read()
         except Exception:
             ERRORS.labels("timeout").inc() if active("slow") else None
 
@@ -135,4 +170,11 @@ if __name__ == "__main__":
     UP.labels(NAME).set(1)
     threading.Thread(target=housekeeping, daemon=True).start()
     threading.Thread(target=traffic, daemon=True).start()
-    ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
+    server = Server(("0.0.0.0", PORT), Handler)
+    if TLS_CERT:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.minimum_version = ssl.TLSVersion.TLSv1_2
+        tls.load_cert_chain(TLS_CERT, TLS_KEY)
+        # The handshake runs in the request thread: a slow or plain-HTTP client blocks no one.
+        server.socket = tls.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    server.serve_forever()

@@ -19,6 +19,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs im
     InventoryError,
     scrape_jobs,
 )
+from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import add_clients
 
 # Host variables the collection reads from the inventory, with what they mean.
 INVENTORY_VARS = {
@@ -170,6 +171,9 @@ def topology(groups, hostvars, defaults):
     result["job_names"] = [j["name"] for j in result["jobs"]]
     result["rule_files"] = rule_files
     result["server_addresses"] = [hosts[h]["address"] for h in servers]
+    # What the collection's own clients need: internal users, passwords, CA, certificates
+    # (problems are reported by settings_errors, with the others).
+    add_clients(result, hostvars, defaults)
     return result
 
 
@@ -182,7 +186,7 @@ def settings_errors(topo, settings):
     Checked once at the start of a run, so a typo fails before any host changes instead of
     being silently ignored (a token never applied, a threshold never used).
     """
-    errors = []
+    errors = list(topo.get("client_errors") or [])
     jobs = set(topo["job_names"])
     shipped_thresholds = settings["thresholds_shipped"]
     shipped_for = settings["for_shipped"]
@@ -209,7 +213,7 @@ def settings_errors(topo, settings):
         if job not in jobs:
             errors.append(f"prometheus_job_settings.{job}: no inventory host defines this job "
                           f"(known: {', '.join(sorted(jobs)) or 'none'})")
-    for var in ("prometheus_web_users", "alertmanager_web_users"):
+    for var in ("prometheus_web_users", "alertmanager_web_users", "node_exporter_web_users"):
         for user, password in (settings.get(var) or {}).items():
             if len(str(password).encode()) > 72:
                 errors.append(f"{var}.{user}: the password is longer than 72 bytes, which bcrypt "

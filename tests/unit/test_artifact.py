@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -49,6 +50,10 @@ def built(tmp_path_factory):
                HOME=str(tmp))
     run(["ansible-galaxy", "collection", "build", "--output-path", str(tmp / "out"), str(REPO)], tmp, env)
     (artifact,) = (tmp / "out").glob("limen-monitoring-*.tar.gz")
+    # The dependency (community.crypto) as an operator would have it installed already:
+    # offline, ansible-galaxy resolves it from the collections path.
+    crypto = REPO / ".cache" / "collections" / "ansible_collections" / "community" / "crypto"
+    shutil.copytree(crypto, installed / "ansible_collections" / "community" / "crypto", symlinks=True)
     run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(installed), str(artifact)], tmp, env)
     return artifact, installed / "ansible_collections" / "limen" / "monitoring", env, tmp
 

@@ -1,0 +1,229 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: limen.monitoring contributors
+# Apache License 2.0
+"""Prove the alert path of a monitoring server: targets, Alertmanagers, Watchdog."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: alert_path_check
+short_description: Prove that alerts can flow from Prometheus to every Alertmanager
+description:
+  - Runs on a monitoring server and asks, through the same authenticated TLS path the
+    collection's clients use, whether every self target (O(jobs)) is up, whether Prometheus
+    uses every configured Alertmanager, and whether the always-firing C(Watchdog) alert of
+    this Prometheus (told apart by its O(external_labels)) is in every Alertmanager.
+  - When everything is healthy this is one pass of a few HTTP requests and no waiting.
+    Otherwise it polls until O(timeout), and fails with a message naming each broken link.
+  - Every Alertmanager is also asked with Prometheus' own credentials and CA (O(delivery)),
+    because an Alertmanager keeps a delivered Watchdog for minutes after delivery stops; a
+    401, 403 or certificate error there is reported at once, as the reason why Prometheus
+    cannot deliver.
+  - Only reads; never changes anything.
+version_added: 0.1.0
+author: limen.monitoring contributors
+options:
+  prometheus:
+    description: How to reach this server's Prometheus.
+    type: dict
+    required: true
+    suboptions:
+      url: {description: Base URL, for example C(https://10.0.0.5:9090)., type: str, required: true}
+      username: {description: Basic-auth user (empty for none)., type: str, default: ""}
+      password: {description: Its password., type: str, default: "", no_log: true}
+      ca_file: {description: CA certificate to verify TLS with (empty for the system's)., type: path, default: ""}
+  alertmanagers:
+    description: Every Alertmanager Prometheus is configured to send to.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name: {description: How the message names it (its C(host:port))., type: str, required: true}
+      url: {description: Base URL., type: str, required: true}
+      username: {description: Basic-auth user of this check., type: str, default: ""}
+      password: {description: Its password., type: str, default: "", no_log: true}
+      ca_file: {description: CA certificate., type: path, default: ""}
+  delivery:
+    description: The credentials Prometheus itself sends to the Alertmanagers, as configured in C(prometheus.yml).
+    type: dict
+    default: {}
+    suboptions:
+      username: {description: Basic-auth user., type: str, default: ""}
+      password_file: {description: File holding the password (read on the host)., type: path, default: ""}
+      ca_file: {description: CA certificate., type: path, default: ""}
+  jobs:
+    description: Jobs whose every target must be up.
+    type: list
+    elements: str
+    default: [prometheus, alertmanager, node]
+  external_labels:
+    description: This Prometheus' external labels; its Watchdog carries them.
+    type: dict
+    default: {}
+  timeout:
+    description: Seconds to wait for a healthy path before failing.
+    type: int
+    default: 120
+  interval:
+    description: Seconds between two polls while waiting.
+    type: float
+    default: 2
+attributes:
+  check_mode:
+    support: full
+    description: Only reads, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is nothing to show.
+  idempotent:
+    support: full
+    description: Never changes anything.
+"""
+
+EXAMPLES = r"""
+- name: Prove the alert path
+  limen.monitoring.alert_path_check:
+    prometheus: {url: "https://10.0.0.5:9090", username: limen-internal, password: "{{ vault_pw }}",
+                 ca_file: /etc/limen-monitoring/ca.crt}
+    alertmanagers:
+      - {name: "10.0.0.5:9093", url: "https://10.0.0.5:9093", username: limen-internal,
+         password: "{{ vault_am_pw }}", ca_file: /etc/limen-monitoring/ca.crt}
+    delivery: {username: limen-internal, password_file: /etc/prometheus/secrets/alertmanager.password,
+               ca_file: /etc/limen-monitoring/ca.crt}
+    external_labels: {monitor: monitor}
+"""
+
+RETURN = r"""
+waited:
+  description: Seconds spent until the path was healthy.
+  type: float
+  returned: always
+  sample: 0.1
+polls:
+  description: How many times the path was checked (1 on a healthy server).
+  type: int
+  returned: always
+  sample: 1
+problems:
+  description: The broken links, one message each.
+  type: list
+  elements: str
+  returned: failure
+  sample: ["Prometheus cannot deliver to Alertmanager 10.0.0.5:9093: 401 Unauthorized — check alertmanager_web_users / alertmanager_internal_user"]
+"""
+
+import base64
+import json
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import (
+    alertmanager_problems,
+    delivery_problem,
+    has_watchdog,
+    probe_is_definitive,
+    target_problems,
+)
+
+
+def request(url, username="", password="", ca_file="", timeout=10):
+    """(json body, None) or (None, a short error such as '401 Unauthorized')."""
+    req = urllib.request.Request(url)
+    if username:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        req.add_header("Authorization", f"Basic {token}")
+    context = ssl.create_default_context(cafile=ca_file or None) if url.startswith("https") else None
+    try:
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+            return json.loads(resp.read() or b"null"), None
+    except urllib.error.HTTPError as exc:
+        return None, f"{exc.code} {exc.reason}"
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ssl.SSLError):
+            return None, f"TLS: {getattr(reason, 'verify_message', None) or reason}"
+        return None, str(reason)
+    except (OSError, ValueError) as exc:
+        return None, str(exc)
+
+
+def check(p, waited):
+    """([problems], definitive) for one pass."""
+    prom = p["prometheus"]
+    base = prom["url"].rstrip("/")
+    auth = (prom["username"], prom["password"], prom["ca_file"])
+    targets, err = request(base + "/api/v1/targets?state=active", *auth)
+    if err:
+        return [f"cannot query Prometheus at {base}: {err}"], probe_is_definitive(err)
+    problems = target_problems(targets["data"]["activeTargets"], p["jobs"])
+    ams, err = request(base + "/api/v1/alertmanagers", *auth)
+    if err:
+        return problems + [f"cannot query Prometheus at {base}: {err}"], probe_is_definitive(err)
+    problems += alertmanager_problems(ams["data"]["activeAlertmanagers"], p["alertmanagers"])
+    definitive = False
+    query = urllib.parse.urlencode({"filter": 'alertname="Watchdog"', "active": "true"})
+    delivery = p["delivery"] or {}
+    password = ""
+    if delivery.get("password_file"):
+        with open(delivery["password_file"], encoding="utf-8") as handle:
+            password = handle.read().strip()
+    for am in p["alertmanagers"]:
+        url = am["url"].rstrip("/")
+        # What Prometheus would get right now with its own credentials and CA: an Alertmanager
+        # keeps a delivered Watchdog for minutes, so its presence alone hides a new break.
+        _, probe_error = request(f"{url}/api/v2/status", delivery.get("username") or "", password,
+                                 delivery.get("ca_file") or "")
+        if probe_error:
+            definitive = definitive or probe_is_definitive(probe_error)
+            problems.append(delivery_problem(am, probe_error, waited))
+            continue
+        alerts, err = request(f"{url}/api/v2/alerts?{query}", am["username"], am["password"], am["ca_file"])
+        if err:
+            problems.append(f"cannot query Alertmanager {am['name']} at {url}: {err}")
+        elif not has_watchdog(alerts, p["external_labels"]):
+            problems.append(delivery_problem(am, None, waited))
+    return problems, definitive
+
+
+def main():
+    http = dict(url=dict(type="str", required=True), username=dict(type="str", default=""),
+                password=dict(type="str", default="", no_log=True), ca_file=dict(type="path", default=""))
+    am = dict(http, name=dict(type="str", required=True))
+    module = AnsibleModule(
+        argument_spec=dict(
+            prometheus=dict(type="dict", required=True, options=http),
+            alertmanagers=dict(type="list", elements="dict", default=[], options=am),
+            delivery=dict(type="dict", default={}, options=dict(
+                username=dict(type="str", default=""), password_file=dict(type="path", default="", no_log=False),
+                ca_file=dict(type="path", default=""))),
+            jobs=dict(type="list", elements="str", default=["prometheus", "alertmanager", "node"]),
+            external_labels=dict(type="dict", default={}),
+            timeout=dict(type="int", default=120),
+            interval=dict(type="float", default=2.0),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    start = time.monotonic()
+    polls = 0
+    while True:
+        polls += 1
+        waited = time.monotonic() - start
+        problems, definitive = check(p, waited)
+        if not problems:
+            module.exit_json(changed=False, waited=round(waited, 1), polls=polls)
+        if definitive or waited >= p["timeout"]:
+            module.fail_json(msg="The alert path is broken: " + "; ".join(problems),
+                             problems=problems, waited=round(waited, 1), polls=polls)
+        time.sleep(p["interval"])
+
+
+if __name__ == "__main__":
+    main()

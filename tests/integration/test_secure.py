@@ -1,0 +1,305 @@
+"""The secure configuration (molecule/secure) on the converged lab, proven with real connections.
+
+Every component serves TLS with a certificate of the internal CA and asks for basic auth;
+the collection's clients use the internal users; LIMEN serves HTTPS and service2 wants a token.
+Grafana cannot run here: its rendered configuration is checked, and the data source's exact
+path (URL, user, password, CA) is used to run every dashboard query against Prometheus.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import LAB_INVENTORY, REPO, http_json, playbook, wait_for
+
+SCENARIO_INVENTORY = REPO / "molecule" / "secure" / "inventory"
+SECRETS = yaml.safe_load((SCENARIO_INVENTORY / "group_vars" / "all" / "lab_secrets.yml").read_text())
+INTERNAL = "limen-internal"
+
+
+def run(*args, check=True):
+    return playbook(*args, "-i", str(LAB_INVENTORY), "-i", str(SCENARIO_INVENTORY), check=check)
+
+
+@pytest.fixture(scope="module")
+def ca(lab):
+    return Path(lab.vars["lab_pki_dir"]) / "ca.crt"
+
+
+def get(url, user=None, password=None, token=None, cafile=None, cadata=None, context=None, data=None):
+    """(status, body) of a real request; TLS verified against CAFILE/CADATA unless CONTEXT."""
+    req = urllib.request.Request(url, data=data)
+    if user:
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if context is None and url.startswith("https"):
+        context = ssl.create_default_context(cafile=cafile, cadata=cadata)
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class Api:
+    def __init__(self, lab, ca):
+        self.lab, self.ca = lab, str(ca)
+        self.prometheus = f"https://{lab.monitor}:9090"
+        self.alertmanager = f"https://{lab.monitor}:9093"
+
+    def prom(self, path):
+        status, body = get(self.prometheus + path, INTERNAL, SECRETS["vault_prometheus_internal_password"],
+                           cafile=self.ca)
+        assert status == 200, (path, status, body[:300])
+        return json.loads(body)["data"]
+
+    def query(self, promql):
+        return self.prom("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["result"]
+
+
+@pytest.fixture(scope="module")
+def api(lab, ca):
+    return Api(lab, ca)
+
+
+# ---- targets, through authentication and verified TLS ----
+def test_every_inventory_target_is_up_including_https_and_token(lab, api):
+    m, s1, s2 = lab.monitor, lab.addr("svc1"), lab.addr("svc2")
+    wanted = {("prometheus", f"{m}:9090"), ("alertmanager", f"{m}:9093"), ("node", f"{m}:9100"),
+              ("node", f"{s1}:9100"), ("node", f"{s2}:9100"), ("limen", f"{s1}:18443"),
+              ("service2", f"{s2}:8080")}
+
+    def all_up():
+        up = {(r["metric"]["job"], r["metric"]["instance"]) for r in api.query("up == 1")}
+        return wanted <= up and up
+
+    wait_for(all_up, 90, what=f"up == 1 for {sorted(wanted)}")
+    urls = {t["labels"]["job"]: t["scrapeUrl"] for t in api.prom("/api/v1/targets")["activeTargets"]}
+    assert urls["limen"] == f"https://{s1}:18443/api/metrics"
+    assert urls["prometheus"].startswith("https://") and urls["node"].startswith("https://")
+    config = api.prom("/api/v1/status/config")["yaml"]
+    assert "insecure_skip_verify: true" not in config, "every TLS scrape must verify"
+    assert api.query('vm_total{job="limen"}')[0]["value"][1] == "6"
+
+
+def test_prometheus_yml_holds_no_secret_and_secrets_are_private(lab):
+    text = lab.ssh("monitor", "cat /etc/prometheus/prometheus.yml").stdout
+    for secret in secret_values(lab):
+        assert secret not in text
+    assert "password_file: /etc/prometheus/secrets/self-alertmanager.password" in text
+    assert "credentials_file: /etc/prometheus/secrets/service2.token" in text
+    out = lab.ssh("monitor", "stat -c '%n %U %a' /etc/prometheus/secrets/*").stdout.split("\n")
+    for name in ("self-prometheus.password", "self-alertmanager.password", "node.password", "service2.token"):
+        assert f"/etc/prometheus/secrets/{name} prometheus 600" in out, out
+
+
+def test_key_files_are_0600_and_owned_by_the_service_user(lab):
+    keys = {"monitor": {"/etc/prometheus/tls.key": "prometheus", "/etc/alertmanager/tls.key": "prometheus",
+                        "/etc/node_exporter/tls.key": "prometheus", "/etc/grafana/tls.key": "grafana"},
+            "svc1": {"/etc/node_exporter/tls.key": "prometheus"},
+            "svc2": {"/etc/node_exporter/tls.key": "prometheus"}}
+    for host, files in keys.items():
+        out = lab.ssh(host, "stat -c '%n %U %a' " + " ".join(files)).stdout.split("\n")
+        for path, user in files.items():
+            assert f"{path} {user} 600" in out, (host, out)
+    ca = Path(lab.vars["lab_pki_dir"])
+    assert oct(ca.stat().st_mode & 0o777) == "0o700"
+    assert oct((ca / "ca.key").stat().st_mode & 0o777) == "0o600"
+
+
+# ---- what an attacker on the network gets ----
+def endpoints(lab):
+    m, s1, s2 = lab.monitor, lab.addr("svc1"), lab.addr("svc2")
+    return {"prometheus": f"https://{m}:9090/api/v1/query?query=up", "alertmanager": f"https://{m}:9093/api/v2/status",
+            "node monitor": f"https://{m}:9100/metrics", "node svc1": f"https://{s1}:9100/metrics",
+            "node svc2": f"https://{s2}:9100/metrics"}
+
+
+def test_unauthenticated_requests_get_401(lab, ca):
+    for name, url in endpoints(lab).items():
+        assert get(url, cafile=str(ca))[0] == 401, name
+        assert get(url, INTERNAL, "wrong-password", cafile=str(ca))[0] == 401, name
+    token_url = f"http://{lab.addr('svc2')}:8080/metrics"
+    assert get(token_url)[0] == 401
+    assert get(token_url, token="wrong-token")[0] == 401
+    status, body = get(token_url, token=lab.vars["lab_demo_token"])
+    assert status == 200 and b"service_up" in body
+
+
+def test_plain_http_to_a_tls_port_is_refused(lab):
+    urls = {name: url.replace("https://", "http://") for name, url in endpoints(lab).items()}
+    urls["limen"] = f"http://{lab.addr('svc1')}:18443/api/metrics"
+    for name, url in urls.items():
+        try:
+            status, body = get(url, INTERNAL, "x")
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            print(f"{name}: plain HTTP refused ({exc})")
+            continue
+        assert status == 400 and b"HTTPS" in body, (name, status, body[:200])
+
+
+def test_a_wrong_ca_fails(lab):
+    urls = dict(endpoints(lab), limen=f"https://{lab.addr('svc1')}:18443/api/metrics")
+    for name, url in urls.items():
+        with pytest.raises(urllib.error.URLError) as exc:
+            get(url, context=ssl.create_default_context())   # the system's CAs, not ours
+        assert isinstance(exc.value.reason, ssl.SSLCertVerificationError), (name, exc.value)
+
+
+# ---- alerts end to end ----
+def notifications(lab, alertname, status, **labels):
+    found = []
+    for note in http_json(lab.receiver):
+        for alert in note["body"]["alerts"]:
+            if (alert["labels"].get("alertname") == alertname and alert["status"] == status
+                    and all(alert["labels"].get(k) == v for k, v in labels.items())):
+                found.append(alert)
+    return found
+
+
+def test_watchdog_reaches_the_receiver(lab):
+    wait_for(lambda: notifications(lab, "Watchdog", "firing"), 90, what="the Watchdog notification")
+
+
+def test_stopped_service_alert_reaches_the_receiver(lab):
+    http_json(lab.receiver, method="DELETE")
+    lab.ssh("svc2", "systemctl stop limen-demo-service")
+    try:
+        alert = wait_for(lambda: notifications(lab, "TargetDown", "firing", job="service2"), 60,
+                         what="a firing TargetDown for service2")[0]
+        assert alert["labels"]["instance"] == f"{lab.addr('svc2')}:8080"
+    finally:
+        lab.ssh("svc2", "systemctl start limen-demo-service")
+    wait_for(lambda: notifications(lab, "TargetDown", "resolved", job="service2"), 90,
+             what="the resolved TargetDown for service2")
+
+
+# ---- Grafana: HTTPS configured; every dashboard query through the data source's own path ----
+def test_grafana_is_configured_for_https(lab):
+    ini = lab.ssh("monitor", "cat /etc/grafana/grafana.ini").stdout
+    for line in ("protocol = https", "cert_file = /etc/grafana/tls.crt", "cert_key = /etc/grafana/tls.key",
+                 "cookie_secure = true", "strict_transport_security = true"):
+        assert line in ini
+
+
+def datasource(lab, name):
+    doc = yaml.safe_load(lab.ssh("monitor", "cat /etc/grafana/provisioning/datasources/limen.yml").stdout)
+    return next(d for d in doc["datasources"] if d["name"] == name)
+
+
+def test_datasources_authenticate_and_verify(lab):
+    for name, port, password in (("Prometheus", 9090, "vault_prometheus_internal_password"),
+                                 ("Alertmanager", 9093, "vault_alertmanager_internal_password")):
+        ds = datasource(lab, name)
+        assert ds["url"] == f"https://{lab.monitor}:{port}"
+        assert ds["basicAuth"] is True and ds["basicAuthUser"] == INTERNAL
+        assert ds["jsonData"]["tlsAuthWithCACert"] is True
+        assert ds["secureJsonData"]["basicAuthPassword"] == SECRETS[password]
+        assert "BEGIN CERTIFICATE" in ds["secureJsonData"]["tlsCACert"]
+        assert "basicAuthPassword" not in ds["jsonData"]
+
+
+def test_every_dashboard_query_returns_data_through_the_datasource_path(lab):
+    ds = datasource(lab, "Prometheus")
+    secure = ds["secureJsonData"]
+    listing = lab.ssh("monitor", "find /var/lib/grafana/dashboards -name '*.json'").stdout.split()
+    empty, count = [], 0
+    for path in listing:
+        for panel in json.loads(lab.ssh("monitor", f"cat {path}").stdout)["panels"]:
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$__rate_interval", "1m")
+                status, body = get(ds["url"] + "/api/v1/query", ds["basicAuthUser"], secure["basicAuthPassword"],
+                                   cadata=secure["tlsCACert"],
+                                   data=urllib.parse.urlencode({"query": expr}).encode())   # POST, as httpMethod
+                assert status == 200, (expr, body[:300])
+                count += 1
+                if not json.loads(body)["data"]["result"]:
+                    empty.append(f"{path} / {panel['title']}: {expr}")
+    assert count >= 40
+    assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
+
+
+# ---- runs: no secret in the output, no change; renewal; a broken link fails the run ----
+def secret_values(lab):
+    values = [v for k, v in SECRETS.items() if k.startswith("vault_") and "{{" not in str(v)]
+    values.append(lab.vars["lab_demo_token"])
+    pki = Path(lab.vars["lab_pki_dir"])
+    for key in [pki / "ca.key", *sorted((pki / "hosts").glob("*.key"))]:
+        body = "".join(line for line in key.read_text().splitlines() if "-----" not in line)
+        values.append(body[10:60])
+    return values
+
+
+def test_check_diff_vvv_shows_no_secret_and_no_change(lab):
+    _, out, recap = run("site.yml", "--check", "--diff", "-vvv")
+    assert recap, out[-3000:]
+    for secret in secret_values(lab):
+        assert secret not in out, "a secret appeared in the output of --check --diff -vvv"
+    for host, counts in recap.items():
+        assert counts["changed"] == 0 and counts["failed"] == 0, (host, counts)
+
+
+def test_self_check_costs_one_poll_on_a_converged_server(lab):
+    # --tags selfcheck runs the topology and the check alone: also a cheap probe for operators.
+    _, out, recap = run("site.yml", "--tags", "selfcheck", "-v")
+    task = out[out.index("TASK [limen.monitoring.prometheus : Prove the alert path"):]
+    assert re.search(r"^\s*polls: 1$", task[:2000], re.M), task[:2000]
+    assert recap["monitor"]["changed"] == 0 and recap["monitor"]["failed"] == 0
+
+
+def served_not_after(host, port, ca):
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection((host, port), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            return tls.getpeercert()["notAfter"]
+
+
+def test_certificate_renewal_is_idempotent_until_the_window(lab, ca):
+    svc2 = lab.addr("svc2")
+    before = served_not_after(svc2, 9100, ca)
+    # --tags pki: issue and hand out certificates only (what a renewal touches).
+    short = ["site.yml", "--tags", "pki", "--limit", "svc2", "-e", "pki_cert_validity=+2h"]
+    # A 397-day certificate is inside a 400-day window: re-issued, for 2 hours this time.
+    _, _, recap = run(*short, "-e", "pki_renew_before=400d")
+    assert recap["svc2"]["changed"] > 0
+    assert served_not_after(svc2, 9100, ca) != before, "node_exporter must serve the new certificate"
+    _, _, recap = run(*short, "-e", "pki_renew_before=1h")
+    assert recap["svc2"]["changed"] == 0, "outside the renewal window nothing changes"
+    _, _, recap = run(*short, "-e", "pki_renew_before=3h")
+    assert recap["svc2"]["changed"] > 0, "inside the renewal window the certificate is renewed"
+    run("site.yml", "--tags", "pki", "--limit", "svc2")          # back to the normal validity
+    _, _, recap = run("site.yml", "--tags", "pki", "--limit", "svc2")
+    assert recap["svc2"]["changed"] == 0
+
+
+def test_a_wrong_alertmanager_password_fails_the_run_and_services_keep_running(lab, api):
+    broken = {"prometheus_alertmanager_settings": {"basic_auth": {"username": INTERNAL, "password": "wrong"}}}
+    try:
+        rc, out, _ = run("site.yml", "--limit", "monitoring_servers", "-e", json.dumps(broken), check=False)
+        assert rc != 0, "a broken alert path must fail the run"
+        flat = re.sub(r"\s+", " ", out)   # the callback may fold long messages
+        expected = f"Prometheus cannot deliver to Alertmanager {lab.monitor}:9093: 401 Unauthorized"
+        assert expected in flat and "check alertmanager_web_users" in flat, out[-3000:]
+        for unit in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
+            assert lab.ssh("monitor", f"systemctl is-active {unit}").stdout.strip() == "active"
+        assert api.query('up{job="node"} == 1')
+    finally:
+        run("site.yml", "--limit", "monitoring_servers")   # repaired; its self-check passes
+
+
+def test_the_readme_shows_exactly_what_this_scenario_runs():
+    readme = (REPO / "README.md").read_text()
+    example = (SCENARIO_INVENTORY / "group_vars" / "all" / "security.yml").read_text()
+    assert example.strip() in readme
