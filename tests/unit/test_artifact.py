@@ -101,7 +101,8 @@ def test_ansible_doc_from_the_installed_copy(built):
     _, coll, env, tmp = built
     plugins = [("module", p.stem) for p in sorted((coll / "plugins" / "modules").glob("*.py"))]
     plugins += [("role", p.name) for p in sorted((coll / "roles").iterdir())]
-    plugins += [("filter", name) for name in ("scrape_jobs", "scrape_configs", "stable_bcrypt")]
+    plugins += [("filter", p.stem) for p in sorted((coll / "plugins" / "filter").glob("*.yml"))]
+    plugins += [("filter", "stable_bcrypt")]  # documented inside bcrypt.py
     for kind, name in plugins:
         r = run(["ansible-doc", "-t", kind, "--json", f"limen.monitoring.{name}"], tmp, env)
         doc = json.loads(r.stdout)[f"limen.monitoring.{name}"]
@@ -128,12 +129,17 @@ def test_modules_and_filters_run_from_the_installed_copy(built):
     _, coll, env, tmp = built
     out = tmp / "file_sd"
     hostvars = {"svc": {"ansible_host": "127.0.0.1", "monitoring_endpoints": [{"job": "api", "port": 8080}]}}
+    defaults = {"servers_group": "monitoring_servers", "services_group": "monitored_services",
+                "prometheus_port": 9090, "alertmanager_port": 9093, "alertmanager_cluster_port": 9094,
+                "alertmanager_cluster_peers": [], "node_exporter_port": 9100, "grafana_port": 3000,
+                "scrape_interval": "30s", "grafana_enabled": True, "firewall_enabled": True,
+                "firewall_protect_metrics": False}
     play = [{"name": "Run from the installed collection", "hosts": "localhost", "connection": "local",
              "gather_facts": False, "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}",
-                                             "inv": hostvars},
+                                             "inv": hostvars, "defaults": defaults},
              "tasks": [{"name": "Register targets", "limen.monitoring.prometheus_targets": {
                            "directory": str(out),
-                           "jobs": "{{ ['svc'] | limen.monitoring.scrape_jobs(inv) }}"}}]}]
+                           "jobs": "{{ ({'monitored_services': ['svc']} | limen.monitoring.topology(inv, defaults)).jobs }}"}}]}]
     path = tmp / "run.yml"
     path.write_text(json.dumps(play))
     run(["ansible-playbook", "-i", "localhost,", str(path)], tmp, env)
