@@ -46,10 +46,10 @@ def test_rendered_datasources_follow_grafanas_rules(rendered):
 
 
 def test_rendered_datasources_with_basic_auth_follow_grafanas_rules(tmp_path):
-    out = render(tmp_path, {"grafana_prometheus_basic_auth_user": "grafana",
-                            "grafana_prometheus_basic_auth_password": "s3cret"})
+    # Web users on Prometheus: Grafana's data source authenticates as the internal user.
+    out = render(tmp_path, {"prometheus_web_users": {"limen-internal": "s3cret-internal-pw"}})
     assert check_datasources(out["datasources"]) == []
-    assert out["datasources"]["datasources"][0]["basicAuthUser"] == "grafana"
+    assert out["datasources"]["datasources"][0]["basicAuthUser"] == "limen-internal"
 
 
 def test_rendered_provider_points_at_a_directory_the_role_creates(rendered):
