@@ -128,7 +128,7 @@ def _disk_plan(directory, requests, prune):
 
 
 def _apply(steps, pruned, mode):
-    for r, _, after, changed in steps:
+    for r, _before, after, changed in steps:
         if not changed:
             continue
         path = r["path"]

@@ -123,7 +123,7 @@ def _plan(params, requests):
             managed.append(path)
         if after != before:
             ops.append((path, before, after))
-    listed = {job for job, *_ in requests}
+    listed = {request[0] for request in requests}
     if params.get("jobs") is not None and params.get("prune"):
         for job in sorted(owned - listed):
             new_owned.discard(job)

@@ -23,16 +23,16 @@ description:
     cannot deliver.
   - Only reads; never changes anything.
 version_added: 0.1.0
-author: limen.monitoring contributors
+author: limen.monitoring maintainers (!UNKNOWN)
 options:
   prometheus:
     description: How to reach this server's Prometheus.
     type: dict
     required: true
     suboptions:
-      url: {description: Base URL, for example C(https://10.0.0.5:9090)., type: str, required: true}
+      url: {description: "Base URL, for example C(https://10.0.0.5:9090).", type: str, required: true}
       username: {description: Basic-auth user (empty for none)., type: str, default: ""}
-      password: {description: Its password., type: str, default: "", no_log: true}
+      password: {description: Its password., type: str, default: ""}
       ca_file: {description: CA certificate to verify TLS with (empty for the system's)., type: path, default: ""}
   alertmanagers:
     description: Every Alertmanager Prometheus is configured to send to.
@@ -43,7 +43,7 @@ options:
       name: {description: How the message names it (its C(host:port))., type: str, required: true}
       url: {description: Base URL., type: str, required: true}
       username: {description: Basic-auth user of this check., type: str, default: ""}
-      password: {description: Its password., type: str, default: "", no_log: true}
+      password: {description: Its password., type: str, default: ""}
       ca_file: {description: CA certificate., type: path, default: ""}
   delivery:
     description: The credentials Prometheus itself sends to the Alertmanagers, as configured in C(prometheus.yml).
@@ -178,7 +178,7 @@ def check(p, waited):
         url = am["url"].rstrip("/")
         # What Prometheus would get right now with its own credentials and CA: an Alertmanager
         # keeps a delivered Watchdog for minutes, so its presence alone hides a new break.
-        _, probe_error = request(f"{url}/api/v2/status", delivery.get("username") or "", password,
+        _body, probe_error = request(f"{url}/api/v2/status", delivery.get("username") or "", password,
                                  delivery.get("ca_file") or "")
         if probe_error:
             definitive = definitive or probe_is_definitive(probe_error)

@@ -211,7 +211,8 @@ def main():
             changed = True
             if path not in result["files"]:
                 result["files"].append(path)
-    module.exit_json(changed=changed, diff=diff, **result)
+    result.update(changed=changed, diff=diff)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":
