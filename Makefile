@@ -62,8 +62,8 @@ build: venv
 
 # Every dashboard the grafana role writes, type-checked against Grafana's published schema
 # (pinned npm packages in tests/grafana_schema/package-lock.json), and the broken fixtures.
-grafana-schema: npm
-	pytest -q -o pythonpath="collections tests/grafana_schema" tests/grafana_schema
+grafana-schema: npm link
+	pytest -q -p no:cacheprovider -o pythonpath=".cache/collections tests/grafana_schema" tests/grafana_schema
 
 molecule:
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done

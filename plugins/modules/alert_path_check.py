@@ -120,9 +120,10 @@ import ssl
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import (
     alertmanager_problems,
@@ -135,14 +136,13 @@ from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import
 
 def request(url, username="", password="", ca_file="", timeout=10):
     """(json body, None) or (None, a short error such as '401 Unauthorized')."""
-    req = urllib.request.Request(url)
+    headers = {}
     if username:
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        req.add_header("Authorization", f"Basic {token}")
-    context = ssl.create_default_context(cafile=ca_file or None) if url.startswith("https") else None
+        headers["Authorization"] = f"Basic {token}"
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
-            return json.loads(resp.read() or b"null"), None
+        resp = open_url(url, headers=headers, timeout=timeout, validate_certs=True, ca_path=ca_file or None)
+        return json.loads(resp.read() or b"null"), None
     except urllib.error.HTTPError as exc:
         return None, f"{exc.code} {exc.reason}"
     except urllib.error.URLError as exc:
@@ -150,6 +150,8 @@ def request(url, username="", password="", ca_file="", timeout=10):
         if isinstance(reason, ssl.SSLError):
             return None, f"TLS: {getattr(reason, 'verify_message', None) or reason}"
         return None, str(reason)
+    except UrlConnectionError as exc:  # SSLValidationError among them
+        return None, f"TLS: {exc}" if "certificate" in str(exc).lower() else str(exc)
     except (OSError, ValueError) as exc:
         return None, str(exc)
 

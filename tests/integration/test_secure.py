@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from test_default import queries, substitute  # the queries Grafana sends, variables filled in
 
 from conftest import LAB_INVENTORY, REPO, http_json, playbook, wait_for
 
@@ -217,16 +218,16 @@ def test_every_dashboard_query_returns_data_through_the_datasource_path(lab):
     listing = lab.ssh("monitor", "find /var/lib/grafana/dashboards -name '*.json'").stdout.split()
     empty, count = [], 0
     for path in listing:
-        for panel in json.loads(lab.ssh("monitor", f"cat {path}").stdout)["panels"]:
-            for target in panel["targets"]:
-                expr = target["expr"].replace("$__rate_interval", "1m")
-                status, body = get(ds["url"] + "/api/v1/query", ds["basicAuthUser"], secure["basicAuthPassword"],
-                                   cadata=secure["tlsCACert"],
-                                   data=urllib.parse.urlencode({"query": expr}).encode())   # POST, as httpMethod
-                assert status == 200, (expr, body[:300])
-                count += 1
-                if not json.loads(body)["data"]["result"]:
-                    empty.append(f"{path} / {panel['title']}: {expr}")
+        dash = json.loads(lab.ssh("monitor", f"cat {path}").stdout)
+        for where, expr in queries(dash):
+            expr = substitute(expr, dash)
+            status, body = get(ds["url"] + "/api/v1/query", ds["basicAuthUser"], secure["basicAuthPassword"],
+                               cadata=secure["tlsCACert"],
+                               data=urllib.parse.urlencode({"query": expr}).encode())   # POST, as httpMethod
+            assert status == 200, (expr, body[:300])
+            count += 1
+            if not json.loads(body)["data"]["result"]:
+                empty.append(f"{path} / {where}: {expr}")
     assert count >= 40
     assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
 
