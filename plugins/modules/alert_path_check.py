@@ -181,7 +181,7 @@ def check(p, waited):
         # What Prometheus would get right now with its own credentials and CA: an Alertmanager
         # keeps a delivered Watchdog for minutes, so its presence alone hides a new break.
         _body, probe_error = request(f"{url}/api/v2/status", delivery.get("username") or "", password,
-                                 delivery.get("ca_file") or "")
+                                     delivery.get("ca_file") or "")
         if probe_error:
             definitive = definitive or probe_is_definitive(probe_error)
             problems.append(delivery_problem(am, probe_error, waited))
