@@ -22,7 +22,7 @@ import pytest
 import yaml
 from test_default import queries, substitute  # the queries Grafana sends, variables filled in
 
-from conftest import LAB_INVENTORY, REPO, http_json, playbook, wait_for
+from conftest import LAB_INVENTORY, REPO, http_json, notifications, playbook, wait_for
 
 SCENARIO_INVENTORY = REPO / "molecule" / "secure" / "inventory"
 SECRETS = yaml.safe_load((SCENARIO_INVENTORY / "group_vars" / "all" / "lab_secrets.yml").read_text())
@@ -160,16 +160,6 @@ def test_a_wrong_ca_fails(lab):
 
 
 # ---- alerts end to end ----
-def notifications(lab, alertname, status, **labels):
-    found = []
-    for note in http_json(lab.receiver):
-        for alert in note["body"]["alerts"]:
-            if (alert["labels"].get("alertname") == alertname and alert["status"] == status
-                    and all(alert["labels"].get(k) == v for k, v in labels.items())):
-                found.append(alert)
-    return found
-
-
 def test_watchdog_reaches_the_receiver(lab):
     wait_for(lambda: notifications(lab, "Watchdog", "firing"), 90, what="the Watchdog notification")
 
