@@ -13,8 +13,8 @@ TRIXIE_APT := -o Dir::Etc::sourcelist=$(TRIXIE)/apt/sources.list -o Dir::Etc::so
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default default_bookworm install_methods grafana_install secure
-TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter
+SCENARIOS ?= default default_bookworm install_methods grafana_install secure ha
+TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics
 # The ansible-core range meta/runtime.yml claims: unit tests and ansible-test sanity run
 # under both ends, each in its own venv (.cache/core-VERSION). ansible-core 2.20 and later
 # need Python >= 3.12 on the controller (Debian 12 has 3.11): the first one found is used.
@@ -100,27 +100,30 @@ $(VENV)/.installed: requirements.txt
 # promtool and amtool for rule tests, taken from Debian's packages without installing
 # them on this machine (no service, nothing in /usr); also the binaries the tarball
 # install tests repackage.
-tools: $(TOOLS)/.installed
-$(TOOLS)/.installed:
-	rm -rf $(TOOLS) && mkdir -p $(TOOLS)/debs
-	cd $(TOOLS)/debs && { apt-get download -qq $(TOOL_DEBS) || { apt-get update -qq && apt-get download -qq $(TOOL_DEBS); }; }
-	for d in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$d $(TOOLS); done
-	touch $@
+# The stamp holds the list, so a package added to it is fetched on the next run.
+tools:
+	@if [ "$$(cat $(TOOLS)/.installed 2>/dev/null)" != "$(TOOL_DEBS)" ]; then \
+	  rm -rf $(TOOLS) && mkdir -p $(TOOLS)/debs && cd $(TOOLS)/debs && \
+	  { apt-get download -qq $(TOOL_DEBS) || { apt-get update -qq && apt-get download -qq $(TOOL_DEBS); }; } && \
+	  for d in $(TOOLS)/debs/*.deb; do dpkg-deb -x $$d $(TOOLS); done && \
+	  echo "$(TOOL_DEBS)" > $(TOOLS)/.installed; \
+	fi
 
 npm: tests/grafana_schema/node_modules/.installed
 tests/grafana_schema/node_modules/.installed: tests/grafana_schema/package-lock.json
 	cd tests/grafana_schema && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-tools-trixie: $(TRIXIE)/.installed
-$(TRIXIE)/.installed:
-	rm -rf $(TRIXIE) && mkdir -p $(TRIXIE)/debs $(TRIXIE)/apt/lists/partial $(TRIXIE)/apt/cache/archives/partial
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
-	  > $(TRIXIE)/apt/sources.list
-	apt-get $(TRIXIE_APT) update -qq
-	cd $(TRIXIE)/debs && apt-get $(TRIXIE_APT) download -qq $(TOOL_DEBS) promtool
-	for d in $(TRIXIE)/debs/*.deb; do dpkg-deb -x $$d $(TRIXIE); done
-	touch $@
+tools-trixie:
+	@if [ "$$(cat $(TRIXIE)/.installed 2>/dev/null)" != "$(TOOL_DEBS) promtool" ]; then \
+	  rm -rf $(TRIXIE) && mkdir -p $(TRIXIE)/debs $(TRIXIE)/apt/lists/partial $(TRIXIE)/apt/cache/archives/partial && \
+	  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" \
+	    > $(TRIXIE)/apt/sources.list && \
+	  apt-get $(TRIXIE_APT) update -qq && \
+	  cd $(TRIXIE)/debs && apt-get $(TRIXIE_APT) download -qq $(TOOL_DEBS) promtool && \
+	  for d in $(TRIXIE)/debs/*.deb; do dpkg-deb -x $$d $(TRIXIE); done && \
+	  echo "$(TOOL_DEBS) promtool" > $(TRIXIE)/.installed; \
+	fi
 
 collections: $(COLLECTIONS)/ansible_collections/community/crypto/MANIFEST.json
 $(COLLECTIONS)/ansible_collections/community/crypto/MANIFEST.json: $(VENV)/.installed

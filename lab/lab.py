@@ -4,12 +4,16 @@
 Topology (all addresses inside LIMEN_LAB_SUBNET, default 10.210.0.0/16):
   internal bridge  <prefix>-int  .1.1/24   monitor .1.10, svc1 .1.11 (LIMEN), svc2 .1.12
   outside bridge   <prefix>-out  .2.1/24   outside .2.10 (alert receiver)
+LIMEN_LAB_TOPOLOGY=ha (or --topology ha) adds a second monitoring server, monitor2 .1.13,
+and a long-term storage host, storage .1.14 (group victoriametrics).
 The machine routes between both bridges and masquerades lab traffic to Debian's
 archive from an nftables table of its own.
 
   lab.py up        idempotent; writes inventories/lab/hosts.yml
   lab.py serve DIR serves DIR over HTTP on the internal gateway (.1.1:8765), for release
                    tarball installs; stopped by down
+  lab.py stop HOST kills one host's container (its init, like a power cut) and unplugs
+                   its network; `lab.py up` boots it again with its disk intact
   lab.py down      removes everything the lab made, also after a killed run
   lab.py status
 
@@ -67,9 +71,18 @@ class Host:
     receiver: bool = False        # runs the alert receiver
 
 
-def hosts_for(secure: bool = False) -> list[Host]:
+TOPOLOGIES = ("default", "ha")
+
+
+def hosts_for(topology: str = "default", secure: bool = False) -> list[Host]:
+    """The lab's hosts; the alert receiver (outside) comes last."""
+    extra = [
+        Host("monitor2", "int", 13, ("monitoring_servers",)),
+        Host("storage", "int", 14, ("victoriametrics",)),
+    ] if topology == "ha" else []
     return [
         Host("monitor", "int", 10, ("monitoring_servers",)),
+        *extra,
         Host("svc1", "int", 11, ("monitored_services",),
              {"name": "limen", "port": 18443, "path": "/api/metrics", "limen": True,
               "tls": secure, "token": False}),
@@ -80,8 +93,18 @@ def hosts_for(secure: bool = False) -> list[Host]:
     ]
 
 
+def all_hosts() -> list[Host]:
+    """Every host any topology has: down removes them all, whatever was brought up."""
+    seen: dict[str, Host] = {}
+    for topology in TOPOLOGIES:
+        for host in hosts_for(topology):
+            seen.setdefault(host.name, host)
+    return list(seen.values())
+
+
 class Lab:
-    def __init__(self, name: str, subnet: str, suite: str, secure: bool = False):
+    def __init__(self, name: str, subnet: str, suite: str, topology: str = "default",
+                 secure: bool = False):
         self.name = name
         self.secure = secure
         self.suite = suite
@@ -94,7 +117,7 @@ class Lab:
         self.state = STATE_ROOT / name
         self.rootfs = CACHE / suite / "rootfs"
         self.key = STATE_ROOT / "id_ed25519"
-        self.hosts = hosts_for(secure)
+        self.hosts = hosts_for(topology, secure)
 
     # ---- naming -------------------------------------------------------
     def ns(self, host: Host) -> str:
@@ -200,6 +223,7 @@ table ip {self.table} {{
             run(["ip", "-n", ns, "link", "set", "eth0", "up"])
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
             run(["ip", "-n", ns, "route", "add", "default", "via", self.gateway(host.net)])
+        run(["ip", "link", "set", veth, "up"])   # plugged in again after a stop
         root = self.mount_root(host)
         self.seed_root(host, root)
         if self.container_pid(host) is None:
@@ -363,6 +387,31 @@ table ip {self.table} {{
         pidfile.write_text(str(proc.pid))
         print(f"serving {directory} at http://{self.gateway('int')}:{SERVE_PORT}/")
 
+    def host(self, name: str) -> Host:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise LabError(f"no host {name!r} in this lab (hosts: {', '.join(h.name for h in self.hosts)})")
+
+    def stop(self, name: str) -> None:
+        """A dead server: its container's init is killed (no shutdown, nothing flushed
+        politely) and its cable pulled, so peers see silence, not refused connections."""
+        host = self.host(name)
+        pid = self.container_pid(host)
+        if link_exists(self.veth(host)):
+            run(["ip", "link", "set", self.veth(host), "down"])
+        if pid is None:
+            print(f"{name} is already down")
+            return
+        inits = [child for child, _ in processes() if parent_of(child) == pid]
+        for init in inits:
+            with_signal(init, signal.SIGKILL)
+        wait_gone([pid], 20)
+        if Path(f"/proc/{pid}").exists():
+            with_signal(pid, signal.SIGKILL)
+            wait_gone([pid], 5)
+        print(f"{name} is down (container killed, network unplugged); `lab.py up` brings it back")
+
     # ---- down -----------------------------------------------------------
     def down(self) -> None:
         """Remove by name, not only by state file, so a killed run is cleaned too."""
@@ -370,15 +419,16 @@ table ip {self.table} {{
                    and b"http.server" in cmd]
         for pid in servers:
             with_signal(pid, signal.SIGTERM)
+        everyone = all_hosts()
         pids = [p for p in nspawn_pids() if any(f"-M\0{self.ns(h)}\0".encode() in p[1]
-                                                   for h in self.hosts)]
+                                                   for h in everyone)]
         for pid, _ in pids:
             with_signal(pid, signal.SIGTERM)
         wait_gone([p for p, _ in pids], 20)
         for pid, _ in pids:
             with_signal(pid, signal.SIGKILL)
         wait_gone([p for p, _ in pids], 5)
-        for host in self.hosts:
+        for host in everyone:
             root = self.state / "hosts" / host.name / "root"
             if os.path.ismount(root):
                 run(["umount", "-l", str(root)], check=False)
@@ -440,6 +490,14 @@ def processes() -> list[tuple[int, bytes]]:
     return found
 
 
+def parent_of(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def nspawn_pids() -> list[tuple[int, bytes]]:
     return [(pid, cmd) for pid, cmd in processes() if cmd.startswith(b"systemd-nspawn\0")]
 
@@ -480,19 +538,21 @@ def check_host() -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["up", "down", "status", "serve"])
-    p.add_argument("directory", nargs="?", help="with serve: the directory to serve")
+    p.add_argument("action", choices=["up", "down", "status", "serve", "stop"])
+    p.add_argument("directory", nargs="?", help="with serve: the directory to serve; with stop: the host")
     p.add_argument("--name", default=os.environ.get("LIMEN_LAB_NAME", "limen"))
     p.add_argument("--subnet", default=os.environ.get("LIMEN_LAB_SUBNET", "10.210.0.0/16"))
     p.add_argument("--suite", default=os.environ.get("LIMEN_LAB_SUITE", "trixie"),
                    choices=["bookworm", "trixie"])
+    p.add_argument("--topology", default=os.environ.get("LIMEN_LAB_TOPOLOGY", "default"),
+                   choices=TOPOLOGIES)
     a = p.parse_args(argv)
     if len(a.name) > 6 or not a.name.isalnum():
         print(f"lab: --name {a.name!r}: use up to 6 letters or digits (interface names are short)",
               file=sys.stderr)
         return 2
     try:
-        lab = Lab(a.name, a.subnet, a.suite, os.environ.get("LIMEN_LAB_SECURE", "") == "1")
+        lab = Lab(a.name, a.subnet, a.suite, a.topology, os.environ.get("LIMEN_LAB_SECURE", "") == "1")
         if a.action == "up":
             lab.check_suite()
             try:
@@ -503,6 +563,10 @@ def main(argv=None) -> int:
                 raise
         elif a.action == "down":
             lab.down()
+        elif a.action == "stop":
+            if not a.directory:
+                raise LabError("stop needs a host name")
+            lab.stop(a.directory)
         elif a.action == "serve":
             if not a.directory:
                 raise LabError("serve needs a directory")

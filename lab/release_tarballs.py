@@ -16,6 +16,9 @@ debian-templates/, for the lab to put in place (the upstream binary needs nothin
 
   release_tarballs.py OUT NAME=VERSION ...   e.g. prometheus=2.42.0 alertmanager=0.25.0
 writes OUT/<name>/v<version>/<name>-<version>.linux-amd64.tar.gz and sha256sums.txt.
+victoria-metrics=VERSION packs VictoriaMetrics in upstream's layout
+(victoria-metrics-linux-amd64-v<version>.tar.gz); Debian's build reports no version, so
+the version is checked against the package file's name instead.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ BINARIES = {
     "prometheus": {"prometheus": "prometheus", "promtool": "promtool"},
     "alertmanager": {"alertmanager": "prometheus-alertmanager", "amtool": "amtool"},
     "node_exporter": {"node_exporter": "prometheus-node-exporter"},
+    "victoria-metrics": {"victoria-metrics-prod": "victoria-metrics"},
 }
 TEMPLATES = Path("usr/share/prometheus/alertmanager")
 VERSION = re.compile(r"version (\d+\.\d+\.\d+)")
@@ -60,7 +64,27 @@ def tree_for(name: str, version: str) -> Path:
                      "run `make tools tools-trixie`")
 
 
+def build_victoriametrics(out: Path, version: str) -> Path:
+    """VictoriaMetrics' own layout: the binary at the top of
+    victoria-metrics-linux-amd64-v<version>.tar.gz, sums in <archive stem>_checksums.txt."""
+    debs = [d for tree in TREES for d in (tree / "debs").glob(f"victoria-metrics_{version}+*.deb")]
+    if not debs:
+        raise SystemExit(f"no Debian package of victoria-metrics {version}; run `make tools`")
+    binary = debs[0].parent.parent / "usr/bin/victoria-metrics"
+    stem = f"victoria-metrics-linux-amd64-v{version}"
+    target = out / "victoria-metrics" / f"v{version}"
+    target.mkdir(parents=True, exist_ok=True)
+    archive = target / f"{stem}.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(binary, arcname="victoria-metrics-prod")
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    (target / f"{stem}_checksums.txt").write_text(f"{digest}  {archive.name}\n")
+    return archive
+
+
 def build(out: Path, name: str, version: str) -> Path:
+    if name == "victoria-metrics":
+        return build_victoriametrics(out, version)
     tree = tree_for(name, version)
     top = f"{name}-{version}.linux-amd64"
     target = out / name / f"v{version}"

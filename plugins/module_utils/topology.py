@@ -31,7 +31,7 @@ INVENTORY_VARS = {
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
 # Job names the collection itself uses for its own scrape jobs.
-RESERVED_JOBS = ("prometheus", "alertmanager", "node", "file_sd_services")
+RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_sd_services")
 # The variable that turns TLS on for each component (its server certificate).
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",
@@ -100,7 +100,8 @@ def _endpoint(hvars, component, address, defaults):
     listen = str(hvars.get(f"{component}_listen_address", "") or "")
     # A wildcard or unset listen address is reached at the host's own address.
     reach = address if listen in _WILDCARD else listen
-    tls = hvars.get(TLS_VARS[component], defaults.get(TLS_VARS[component], ""))
+    tls_var = TLS_VARS.get(component)   # none (victoriametrics): plain HTTP on the internal network
+    tls = tls_var and hvars.get(tls_var, defaults.get(tls_var, ""))
     scheme = "https" if tls else "http"
     target = _join(reach, port)
     return {"host": reach, "port": port, "target": target, "url": f"{scheme}://{target}",
@@ -116,10 +117,13 @@ def topology(groups, hostvars, defaults):
     """
     servers = list(groups.get(defaults["servers_group"]) or [])
     services = list(groups.get(defaults["services_group"]) or [])
+    stores = list(groups.get(defaults.get("storage_group", "victoriametrics")) or [])
     hosts, node_hosts, rule_files = {}, [], []
-    result = {"servers": servers, "services": services, "hosts": hosts,
-              "prometheus": {}, "alertmanager": {}, "node_exporter": {}, "grafana": {}}
-    for host in servers + [h for h in services if h not in servers]:
+    result = {"servers": servers, "services": services, "storage_hosts": stores, "hosts": hosts,
+              "prometheus": {}, "alertmanager": {}, "node_exporter": {}, "grafana": {},
+              "victoriametrics": {}}
+    everyone = servers + [h for h in services if h not in servers]
+    for host in everyone + [h for h in stores if h not in everyone]:
         hvars = hostvars[host]
         is_server = host in servers
         node = is_server or parse_flag(hvars.get("monitoring_node_exporter", False),
@@ -137,29 +141,34 @@ def topology(groups, hostvars, defaults):
             grafana = parse_flag(hvars.get("grafana_enabled", defaults["grafana_enabled"]),
                                  f"host {host}: grafana_enabled")
             entry["grafana"] = grafana
-            peers = hvars.get("alertmanager_cluster_peers", defaults["alertmanager_cluster_peers"])
-            cluster_port = parse_port(
+            result["alertmanager"][host]["cluster_port"] = parse_port(
                 hvars.get("alertmanager_cluster_port", defaults["alertmanager_cluster_port"]),
                 f"host {host}: alertmanager_cluster_port")
-            result["alertmanager"][host]["cluster_port"] = cluster_port if peers else None
+            # The cluster port is not among them: it answers the other peers only.
             entry["server_ports"] = sorted(
                 {result["prometheus"][host]["port"], result["alertmanager"][host]["port"]}
                 | ({result["grafana"][host]["port"]} if grafana else set())
-                | ({result["node_exporter"][host]["port"]} if node else set())
-                | ({cluster_port} if peers else set()))
+                | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
-        else:
+        elif host in services:
             endpoints = hvars.get("monitoring_endpoints") or []
             ports = {parse_port(ep.get("port"), f"host {host}: monitoring_endpoints[{i}].port")
                      for i, ep in enumerate(endpoints) if isinstance(ep, dict) and "port" in ep}
             if node:
                 ports.add(result["node_exporter"][host]["port"])
             entry["metrics_ports"] = sorted(ports)
+        entry["storage"] = host in stores
+        entry["storage_ports"] = []
+        if entry["storage"]:
+            result["victoriametrics"][host] = _endpoint(hvars, "victoriametrics", address, defaults)
+            entry["storage_ports"] = [result["victoriametrics"][host]["port"]]
+        # Servers and storage hosts have a firewall unless told not to; service hosts opt in.
+        guarded = is_server or entry["storage"]
         entry["firewall"] = parse_flag(
-            hvars.get("firewall_enabled", defaults["firewall_enabled"]) if is_server
+            hvars.get("firewall_enabled", defaults["firewall_enabled"]) if guarded
             else hvars.get("firewall_protect_metrics", defaults["firewall_protect_metrics"]),
-            f"host {host}: {'firewall_enabled' if is_server else 'firewall_protect_metrics'}")
+            f"host {host}: {'firewall_enabled' if guarded else 'firewall_protect_metrics'}")
         files = hvars.get("monitoring_rule_files") or []
         if not isinstance(files, list):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
@@ -174,7 +183,55 @@ def topology(groups, hostvars, defaults):
     # What the collection's own clients need: internal users, passwords, CA, certificates
     # (problems are reported by settings_errors, with the others).
     add_clients(result, hostvars, defaults)
+    _cluster(result, hostvars, defaults)
+    _storage(result)
     return result
+
+
+def _peer_host(peer, where):
+    """The address part of an Alertmanager peer "host:port" ("[v6]:port")."""
+    text = str(peer)
+    host, sep, port = text.rpartition(":")
+    if not sep or not host:
+        raise InventoryError(f"{where}: {text!r} is not host:port")
+    parse_port(port, where)
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def _cluster(result, hostvars, defaults):
+    """The Alertmanager cluster: with two or more servers, every server's peers are the
+    others (gossip on the internal address); an explicit alertmanager_cluster_peers wins.
+    One server without explicit peers has no cluster port, as without HA."""
+    servers = result["servers"]
+    for host in servers:
+        am = result["alertmanager"][host]
+        am["cluster_target"] = _join(am["host"], am["cluster_port"])
+    for host in servers:
+        am = result["alertmanager"][host]
+        where = f"host {host}: alertmanager_cluster_peers"
+        explicit = hostvars[host].get("alertmanager_cluster_peers", defaults["alertmanager_cluster_peers"])
+        if explicit and not isinstance(explicit, list):
+            raise InventoryError(f"{where}: {explicit!r} must be a list of host:port")
+        if explicit:
+            peers = [str(p) for p in explicit]
+        else:
+            peers = [result["alertmanager"][h]["cluster_target"] for h in servers if h != host]
+        am["peers"] = peers
+        am["peer_addresses"] = sorted({_peer_host(p, where) for p in peers})
+        if not peers:
+            am["cluster_port"] = am["cluster_target"] = None
+
+
+def _storage(result):
+    """Long-term storage: every Prometheus writes to every store; Grafana reads the first."""
+    stores = [result["victoriametrics"][h] for h in result["storage_hosts"]]
+    result["storage"] = {
+        "urls": [s["url"] for s in stores],
+        "remote_write": [s["url"] + "/api/v1/write" for s in stores],
+        "query_url": stores[0]["url"] if stores else "",
+        # Prometheus writes, Grafana reads: both run on the monitoring servers.
+        "sources": result["server_addresses"],
+    }
 
 
 _DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")

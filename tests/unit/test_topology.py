@@ -21,6 +21,7 @@ DEFAULTS = {
     "prometheus_web_tls_cert_file": "", "alertmanager_web_tls_cert_file": "",
     "grafana_tls_cert_file": "", "scrape_interval": "30s", "grafana_enabled": True,
     "firewall_enabled": True, "firewall_protect_metrics": False,
+    "storage_group": "victoriametrics", "victoriametrics_port": 8428,
 }
 GROUPS = {"monitoring_servers": ["mon"], "monitored_services": ["limen1", "svc2"]}
 
@@ -62,7 +63,11 @@ def test_host_overrides_ports_addresses_and_tls():
     topo = topology(GROUPS, hv, DEFAULTS)
     assert topo["prometheus"]["mon"]["target"] == "192.168.5.5:9091"
     assert topo["alertmanager"]["mon"]["url"] == "https://192.168.5.5:9093"
-    assert 9094 in topo["hosts"]["mon"]["server_ports"]
+    # explicit peers: a cluster, its port opened to those peers only (not a server port)
+    assert topo["alertmanager"]["mon"]["peers"] == ["192.168.5.6:9094"]
+    assert topo["alertmanager"]["mon"]["peer_addresses"] == ["192.168.5.6"]
+    assert topo["alertmanager"]["mon"]["cluster_target"] == "192.168.5.5:9094"
+    assert 9094 not in topo["hosts"]["mon"]["server_ports"]
     node = next(j for j in topo["jobs"] if j["name"] == "node")
     assert node["targets"][0]["host"] == "192.168.5.5"
 
@@ -148,3 +153,93 @@ def test_settings_errors_name_every_typo():
     assert settings_errors(topo, {"thresholds": {"cpu_percent": 80}, "thresholds_shipped": {"cpu_percent": 90},
                                   "for": {}, "for_shipped": {}, "overrides": {"limen": {"cpu_percent": 70}},
                                   "job_settings": {"service2": {}}}) == []
+
+
+# ---- HA pair and long-term storage -------------------------------------------------
+HA_GROUPS = {"monitoring_servers": ["mon", "mon2"], "monitored_services": ["limen1", "svc2"],
+             "victoriametrics": ["store"]}
+
+
+def ha_hostvars(**extra):
+    hv = hostvars()
+    hv.update(mon2={"ansible_host": "10.0.0.20"}, store={"ansible_host": "10.0.0.30"})
+    for host, values in extra.items():
+        hv[host] = {**hv[host], **values}
+    return hv
+
+
+def test_one_server_has_no_cluster_and_no_storage():
+    topo = topology(GROUPS, hostvars(), DEFAULTS)
+    am = topo["alertmanager"]["mon"]
+    assert am["peers"] == [] and am["cluster_port"] is None and am["cluster_target"] is None
+    assert topo["storage"] == {"urls": [], "remote_write": [], "query_url": "", "sources": ["10.0.0.10"]}
+    assert topo["storage_hosts"] == [] and "store" not in topo["hosts"]
+
+
+def test_two_servers_form_one_cluster_of_the_others():
+    topo = topology(HA_GROUPS, ha_hostvars(), DEFAULTS)
+    assert topo["alertmanager"]["mon"]["peers"] == ["10.0.0.20:9094"]
+    assert topo["alertmanager"]["mon2"]["peers"] == ["10.0.0.10:9094"]
+    assert topo["alertmanager"]["mon2"]["peer_addresses"] == ["10.0.0.10"]
+    assert topo["alertmanager"]["mon2"]["cluster_target"] == "10.0.0.20:9094"
+    assert [topo["alertmanager"][s]["target"] for s in topo["servers"]] == ["10.0.0.10:9093", "10.0.0.20:9093"]
+    assert topo["server_addresses"] == ["10.0.0.10", "10.0.0.20"]
+    # node_exporter on both servers, in inventory order
+    node = next(j for j in topo["jobs"] if j["name"] == "node")
+    assert [t["labels"]["host"] for t in node["targets"]] == ["mon", "mon2", "limen1"]
+
+
+def test_the_cluster_follows_host_ports_and_addresses():
+    topo = topology(HA_GROUPS, ha_hostvars(mon2={"ansible_host": "10.0.0.20", "alertmanager_cluster_port": 9194,
+                                                  "monitoring_address": "fd00::20"}), DEFAULTS)
+    assert topo["alertmanager"]["mon"]["peers"] == ["[fd00::20]:9194"]
+    assert topo["alertmanager"]["mon"]["peer_addresses"] == ["fd00::20"]
+
+
+def test_storage_hosts_get_the_writes_and_the_default_datasource():
+    topo = topology(HA_GROUPS, ha_hostvars(store={"ansible_host": "10.0.0.30", "victoriametrics_port": "8429"}),
+                    DEFAULTS)
+    assert topo["storage"] == {"urls": ["http://10.0.0.30:8429"],
+                               "remote_write": ["http://10.0.0.30:8429/api/v1/write"],
+                               "query_url": "http://10.0.0.30:8429",
+                               "sources": ["10.0.0.10", "10.0.0.20"]}
+    store = topo["hosts"]["store"]
+    assert store["storage"] and store["storage_ports"] == [8429] and store["firewall"]
+    assert not store["server"] and not store["node_exporter"] and store["metrics_ports"] == []
+    assert not topo["hosts"]["mon"]["storage"]
+
+
+def test_storage_on_a_monitoring_server():
+    groups = {**HA_GROUPS, "victoriametrics": ["mon2"]}
+    topo = topology(groups, ha_hostvars(), DEFAULTS)
+    assert topo["hosts"]["mon2"]["server"] and topo["hosts"]["mon2"]["storage_ports"] == [8428]
+    assert topo["storage"]["query_url"] == "http://10.0.0.20:8428"
+    assert 8428 not in topo["hosts"]["mon2"]["server_ports"]
+
+
+@pytest.mark.parametrize("peers,message", [
+    ("10.0.0.9:9094", "host mon: alertmanager_cluster_peers: '10.0.0.9:9094' must be a list"),
+    (["10.0.0.9"], "host mon: alertmanager_cluster_peers: '10.0.0.9' is not host:port"),
+    (["10.0.0.9:99999"], "host mon: alertmanager_cluster_peers"),
+])
+def test_bad_explicit_peers_name_the_host(peers, message):
+    with pytest.raises(InventoryError) as err:
+        topology(GROUPS, hostvars(mon={"ansible_host": "10.0.0.10", "alertmanager_cluster_peers": peers}), DEFAULTS)
+    assert message in str(err.value)
+
+
+def test_victoriametrics_is_a_reserved_job():
+    hv = hostvars(svc2={"monitoring_endpoints": [{"job": "victoriametrics", "port": 8428}]})
+    with pytest.raises(InventoryError, match="'victoriametrics' is reserved"):
+        topology(GROUPS, hv, DEFAULTS)
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=4, unique=True))
+def test_every_server_peers_with_exactly_the_others(servers):
+    groups = {"monitoring_servers": servers, "monitored_services": []}
+    hv = {name: {"ansible_host": f"10.0.1.{i + 1}"} for i, name in enumerate("abcd")}
+    topo = topology(groups, hv, DEFAULTS)
+    for server in servers:
+        others = {f"10.0.1.{'abcd'.index(s) + 1}:9094" for s in servers if s != server}
+        assert set(topo["alertmanager"][server]["peers"]) == others
+        assert (topo["alertmanager"][server]["cluster_port"] is None) == (len(servers) == 1)
