@@ -36,6 +36,7 @@ RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",
             "node_exporter": "node_exporter_web_tls_cert_file",
+            "victoriametrics": "victoriametrics_web_tls_cert_file",
             "grafana": "grafana_tls_cert_file"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -100,8 +101,8 @@ def _endpoint(hvars, component, address, defaults):
     listen = str(hvars.get(f"{component}_listen_address", "") or "")
     # A wildcard or unset listen address is reached at the host's own address.
     reach = address if listen in _WILDCARD else listen
-    tls_var = TLS_VARS.get(component)   # none (victoriametrics): plain HTTP on the internal network
-    tls = tls_var and hvars.get(tls_var, defaults.get(tls_var, ""))
+    tls_var = TLS_VARS[component]
+    tls = hvars.get(tls_var, defaults.get(tls_var, ""))
     scheme = "https" if tls else "http"
     target = _join(reach, port)
     return {"host": reach, "port": port, "target": target, "url": f"{scheme}://{target}",
@@ -223,12 +224,14 @@ def _cluster(result, hostvars, defaults):
 
 
 def _storage(result):
-    """Long-term storage: every Prometheus writes to every store; Grafana reads the first."""
+    """Long-term storage: every Prometheus writes to every store; Grafana reads the first.
+    All stores are reached with one client setting (user, password, CA: clients.victoriametrics)."""
     stores = [result["victoriametrics"][h] for h in result["storage_hosts"]]
     result["storage"] = {
         "urls": [s["url"] for s in stores],
         "remote_write": [s["url"] + "/api/v1/write" for s in stores],
         "query_url": stores[0]["url"] if stores else "",
+        "client": result["clients"]["victoriametrics"],
         # Prometheus writes, Grafana reads: both run on the monitoring servers.
         "sources": result["server_addresses"],
     }

@@ -18,7 +18,7 @@ class ClientError(ValueError):
 def web_client(prefix, where, users, internal_user, tls_cert_file, ca_file, address, port):
     """{scheme, target, url, username, password, ca_file} for the component PREFIX.
 
-    PREFIX is the variable prefix (prometheus, alertmanager, node_exporter); WHERE names the
+    PREFIX is the variable prefix (prometheus, alertmanager, node_exporter, victoriametrics); WHERE names the
     inventory host. USERS is {name: password} of PREFIX_web_users; when it is set, the
     collection logs in as INTERNAL_USER, which must be one of them. TLS_CERT_FILE non-empty
     means HTTPS, verified against CA_FILE (empty: the system's trust store).
@@ -75,10 +75,12 @@ def alertmanager_clients(targets, client):
             for t in targets or []]
 
 
-CLIENT_COMPONENTS = ("prometheus", "alertmanager", "node_exporter")
-# Prometheus scrapes all node_exporters as one job and sends to all Alertmanagers with one
-# setting, so these must agree across hosts.
-UNIFORM = ("alertmanager", "node_exporter")
+CLIENT_COMPONENTS = ("prometheus", "alertmanager", "node_exporter", "victoriametrics")
+# Prometheus scrapes all node_exporters as one job, sends to all Alertmanagers and writes to
+# all long-term stores with one setting, so these must agree across hosts.
+UNIFORM = ("alertmanager", "node_exporter", "victoriametrics")
+# VictoriaMetrics single-node knows one user (-httpAuth.username/-httpAuth.password).
+SINGLE_USER = ("victoriametrics",)
 CLIENT_KEYS = ("scheme", "username", "password", "ca_file")
 
 
@@ -104,7 +106,7 @@ def tls_plan(hosts, settings):
 
 
 def add_clients(topo, hostvars, defaults):
-    """Complete TOPO's prometheus/alertmanager/node_exporter entries with what clients need.
+    """Complete TOPO's prometheus/alertmanager/node_exporter/victoriametrics entries with what clients need.
 
     Each entry gets username, password (the component's internal user) and ca_file;
     topo["clients"] holds the one setting per component that Prometheus uses for all
@@ -120,14 +122,18 @@ def add_clients(topo, hostvars, defaults):
     topo["clients"] = {}
     for component in CLIENT_COMPONENTS:
         first = None
-        for host, entry in topo[component].items():
+        for host, entry in (topo.get(component) or {}).items():
             hvars = hostvars[host]
 
             def get(name, hvars=hvars, component=component):
                 return hvars.get(f"{component}_{name}", defaults.get(f"{component}_{name}"))
 
+            users = get("web_users")
+            if component in SINGLE_USER and isinstance(users, dict) and len(users) > 1:
+                errors.append(f"host {host}: {component}_web_users has {len(users)} users "
+                              f"({', '.join(sorted(users))}); VictoriaMetrics single-node accepts one")
             try:
-                client = web_client(component, f"host {host}", get("web_users"), get("internal_user"),
+                client = web_client(component, f"host {host}", users, get("internal_user"),
                                     entry["scheme"] == "https", tls["ca_file"], entry["host"], entry["port"])
             except ClientError as exc:
                 errors.append(str(exc))

@@ -4,20 +4,30 @@ Two monitoring servers (monitor, monitor2), VictoriaMetrics on `storage`, the se
 and the outside host with the alert receiver. The tests run in file order: normal
 operation first, then `monitor` is killed (its container's init, network unplugged), then
 brought back and converged again.
+
+With LIMEN_LAB_SECURE=1 (molecule/ha) the pair runs the secure configuration
+(molecule/secure/inventory): every request here, as every client of the collection, goes
+over TLS verified against the internal CA and logs in as the component's internal user.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import os
+import ssl
 import subprocess
 import sys
 import time
 import urllib.parse
+import urllib.request
+from pathlib import Path
 
+import pytest
 import yaml
 
-from conftest import REPO, http_json, playbook, wait_for
+from conftest import LAB_INVENTORY, REPO, http_json, playbook, wait_for
 
 SERVERS = ("monitor", "monitor2")
 KILLED, SURVIVOR = "monitor", "monitor2"
@@ -26,21 +36,58 @@ KILLED, SURVIVOR = "monitor", "monitor2"
 SETTLE = 25
 PROBE = ("python3 -c \"import socket,sys; s=socket.socket(); s.settimeout(3); "
          "sys.exit(s.connect_ex(('{addr}', {port})))\"")
-# Runs on a lab host: GET a URL and print the body (the lab hosts have no curl).
-FETCH = "python3 -c \"import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())\" {url}"
+SECURE = os.environ.get("LIMEN_LAB_SECURE") == "1"
+SCHEME = "https" if SECURE else "http"
+SECURE_INVENTORY = REPO / "molecule" / "secure" / "inventory"
+# What the scenario converged with; the re-runs below use the same.
+INVENTORIES = [LAB_INVENTORY, *([SECURE_INVENTORY] if SECURE else []), REPO / "molecule" / "ha" / "inventory"]
+SECRETS = (yaml.safe_load((SECURE_INVENTORY / "group_vars" / "all" / "lab_secrets.yml").read_text())
+           if SECURE else {})
+# The internal user of the component on each port (secure configuration).
+PASSWORDS = {9090: "vault_prometheus_internal_password", 9093: "vault_alertmanager_internal_password",
+             8428: "vault_victoriametrics_internal_password"}
+HOST_CA = "/etc/limen-monitoring/ca.crt"   # pki_ca_file on every host
+# Runs on a lab host (no curl there): GET argv[1] with the Authorization header argv[2],
+# TLS verified against the host's copy of the CA, and print the body.
+FETCH = ("python3 -c \"import ssl,sys,urllib.request as u; r=u.Request(sys.argv[1]); "
+         "sys.argv[2] and r.add_header('Authorization', sys.argv[2]); "
+         "c=ssl.create_default_context(cafile='" + HOST_CA + "') if sys.argv[1].startswith('https') else None; "
+         "print(u.urlopen(r, timeout=10, context=c).read().decode())\" {url} {auth}")
 STATE: dict = {}
 
 
 def prom(lab, server):
-    return f"http://{lab.addr(server)}:9090"
+    return f"{SCHEME}://{lab.addr(server)}:9090"
 
 
 def am(lab, server):
-    return f"http://{lab.addr(server)}:9093"
+    return f"{SCHEME}://{lab.addr(server)}:9093"
 
 
 def vm(lab):
-    return f"http://{lab.addr('storage')}:8428"
+    return f"{SCHEME}://{lab.addr('storage')}:8428"
+
+
+def authorization(url):
+    """The Basic header of the internal user of the component at URL ('' without security)."""
+    if not SECURE:
+        return ""
+    secret = SECRETS[PASSWORDS[urllib.parse.urlsplit(url).port]]
+    return "Basic " + base64.b64encode(f"limen-internal:{secret}".encode()).decode()
+
+
+def api(lab, url):
+    """JSON from a component, as the collection's clients reach it."""
+    req = urllib.request.Request(url)
+    if SECURE:
+        req.add_header("Authorization", authorization(url))
+    context = ssl.create_default_context(cafile=str(Path(lab.vars["lab_pki_dir"]) / "ca.crt")) if SECURE else None
+    with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+        return json.loads(resp.read())
+
+
+def fetch_from(lab, host, url):
+    return lab.ssh(host, FETCH.format(url=json.dumps(url), auth=json.dumps(authorization(url))), timeout=30).stdout
 
 
 def query(lab, url, promql, **params):
@@ -52,8 +99,8 @@ def query(lab, url, promql, **params):
 def get(lab, url):
     """VictoriaMetrics answers the monitoring servers only: ask it from the survivor."""
     if url.startswith(vm(lab)):
-        return lab.ssh(SURVIVOR, FETCH.format(url=json.dumps(url)), timeout=30).stdout
-    return json.dumps(http_json(url))
+        return fetch_from(lab, SURVIVOR, url)
+    return json.dumps(api(lab, url))
 
 
 def can_connect(lab, source, addr, port):
@@ -97,6 +144,10 @@ def stop_service_and_count(lab, host, job):
     return delay
 
 
+def inventories():
+    return [arg for inv in INVENTORIES for arg in ("-i", str(inv))]
+
+
 def lab_py(*args):
     r = subprocess.run([sys.executable, str(REPO / "lab" / "lab.py"), *args], capture_output=True, text=True,
                        timeout=300)
@@ -116,7 +167,7 @@ def wanted_targets(lab):
 
 
 def cluster_peers(lab, server):
-    status = http_json(am(lab, server) + "/api/v2/status")["cluster"]
+    status = api(lab, am(lab, server) + "/api/v2/status")["cluster"]
     return status["status"], sorted(p["address"] for p in status.get("peers") or [])
 
 
@@ -146,7 +197,7 @@ def test_both_prometheus_have_every_target_up(lab):
 
 def test_each_replica_carries_its_own_external_label(lab):
     for server in SERVERS:
-        config = yaml.safe_load(http_json(prom(lab, server) + "/api/v1/status/config")["data"]["yaml"])
+        config = yaml.safe_load(api(lab, prom(lab, server) + "/api/v1/status/config")["data"]["yaml"])
         assert config["global"]["external_labels"]["monitor"] == server
         managers = {t for am_conf in config["alerting"]["alertmanagers"]
                     for sc in am_conf["static_configs"] for t in sc["targets"]}
@@ -155,7 +206,7 @@ def test_each_replica_carries_its_own_external_label(lab):
 
 def test_every_prometheus_sends_to_every_alertmanager(lab):
     for server in SERVERS:
-        found = http_json(prom(lab, server) + "/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
+        found = api(lab, prom(lab, server) + "/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
         assert {a["url"] for a in found} == {f"{am(lab, s)}/api/v2/alerts" for s in SERVERS}, found
 
 
@@ -210,6 +261,10 @@ def test_both_grafanas_default_to_the_same_deduplicated_store(lab):
     assert defaults["monitor"] == defaults["monitor2"]
     default = defaults["monitor"]
     assert [d["url"] for d in default] == [vm(lab)], default
+    if SECURE:   # Grafana reads the store as its internal user, over TLS verified with the CA
+        assert default[0]["basicAuthUser"] == "limen-internal", default
+        assert default[0]["secureJsonData"]["basicAuthPassword"] == SECRETS["vault_victoriametrics_internal_password"]
+        assert "BEGIN CERTIFICATE" in default[0]["secureJsonData"]["tlsCACert"]
     # each server keeps its own Prometheus as a further datasource
     for server in SERVERS:
         assert provisioned[server]["Prometheus"]["url"] == prom(lab, server)
@@ -218,6 +273,19 @@ def test_both_grafanas_default_to_the_same_deduplicated_store(lab):
             for panel in json.loads(lab.ssh(server, f"cat {path}").stdout)["panels"]
             for t in panel["targets"]}
     assert uids == {default[0]["uid"]}, uids
+
+
+@pytest.mark.skipif(not SECURE, reason="the store has no user without the secure configuration")
+def test_the_store_wants_its_user_over_tls_and_keeps_the_password_off_the_command_line(lab):
+    url = vm(lab) + "/api/v1/query?query=up"
+    refused = lab.ssh(SURVIVOR, FETCH.format(url=json.dumps(url), auth='""'), check=False)
+    assert refused.returncode != 0 and "401" in refused.stderr, refused.stderr
+    assert json.loads(fetch_from(lab, SURVIVOR, url))["status"] == "success"
+    password = SECRETS["vault_victoriametrics_internal_password"]
+    visible = lab.ssh("storage", "ps -eo args; systemctl cat victoria-metrics").stdout
+    assert password not in visible
+    mode = lab.ssh("storage", "stat -c '%a %U' /etc/victoria-metrics/credentials.env").stdout.split()
+    assert mode == ["600", "root"], mode
 
 
 def test_a_stopped_service_is_notified_exactly_once(lab):
@@ -258,7 +326,7 @@ def test_victoriametrics_has_no_gap_across_the_failure(lab):
 def test_the_survivors_grafana_datasource_still_answers(lab):
     default = next(d for d in datasources(lab, SURVIVOR).values() if d.get("isDefault"))
     url = default["url"] + "/api/v1/query?" + urllib.parse.urlencode({"query": 'up{job="limen"}'})
-    body = json.loads(lab.ssh(SURVIVOR, FETCH.format(url=json.dumps(url))).stdout)
+    body = json.loads(fetch_from(lab, SURVIVOR, url))
     assert body["status"] == "success" and body["data"]["result"], body
     assert query(lab, prom(lab, SURVIVOR), 'up{job="limen"} == 1')
 
@@ -266,7 +334,7 @@ def test_the_survivors_grafana_datasource_still_answers(lab):
 # ---- it comes back -------------------------------------------------------------------
 def test_the_server_comes_back_and_site_yml_changes_nothing_the_outage_did_not(lab):
     lab_py("up")
-    _, out, recap = playbook("site.yml")
+    _, out, recap = playbook("site.yml", *inventories())
     assert recap, out[-3000:]
     changed = {host: counts["changed"] for host, counts in recap.items() if counts["changed"]}
     assert not changed, f"changes after the outage: {changed}\n{out[-4000:]}"
@@ -291,18 +359,21 @@ def test_no_duplicates_after_the_return(lab):
 
 
 def test_victoriametrics_from_a_local_tarball_keeps_the_history(lab, tmp_path):
-    """Package -> upstream tarball (built from Debian's binary in upstream's layout)."""
+    """Package -> upstream tarball of the same version (built from Debian's binary in upstream's layout)."""
+    package = lab.ssh("storage", "dpkg-query -W -f '${Version}' victoria-metrics").stdout
+    version = package.split("+")[0]
     subprocess.run([sys.executable, str(REPO / "lab" / "release_tarballs.py"), str(tmp_path),
-                    "victoria-metrics=1.79.5"], check=True, capture_output=True)
-    archive = tmp_path / "victoria-metrics" / "v1.79.5" / "victoria-metrics-linux-amd64-v1.79.5.tar.gz"
+                    f"victoria-metrics={version}"], check=True, capture_output=True)
+    archive = tmp_path / "victoria-metrics" / f"v{version}" / f"victoria-metrics-linux-amd64-v{version}.tar.gz"
     history = 'count_over_time(up{job="service2"}[2m])'
     at = STATE["killed_at"] + 60
     before = query(lab, vm(lab), history, time=at)
     assert before, "no history across the failure to compare with"
-    playbook("site.yml", "--limit", "storage", "-e", json.dumps(
-        {"victoriametrics_install_method": "local", "victoriametrics_local_archive": str(archive)}))
+    playbook("site.yml", *inventories(), "--limit", "storage", "-e", json.dumps(
+        {"victoriametrics_install_method": "local", "victoriametrics_local_archive": str(archive),
+         "victoriametrics_version": version}))
     exec_start = lab.ssh("storage", "systemctl show -p ExecStart --value victoria-metrics").stdout
     assert "/usr/local/bin/victoria-metrics-prod " in exec_start, exec_start
     link = lab.ssh("storage", "readlink /usr/local/bin/victoria-metrics-prod").stdout.strip()
-    assert link == "/opt/limen-monitoring/victoria-metrics/1.79.5/victoria-metrics-prod"
+    assert link == f"/opt/limen-monitoring/victoria-metrics/{version}/victoria-metrics-prod"
     assert query(lab, vm(lab), history, time=at) == before

@@ -172,7 +172,9 @@ def test_one_server_has_no_cluster_and_no_storage():
     topo = topology(GROUPS, hostvars(), DEFAULTS)
     am = topo["alertmanager"]["mon"]
     assert am["peers"] == [] and am["cluster_port"] is None and am["cluster_target"] is None
-    assert topo["storage"] == {"urls": [], "remote_write": [], "query_url": "", "sources": ["10.0.0.10"]}
+    plain = {"scheme": "http", "username": "", "password": "", "ca_file": ""}
+    assert topo["storage"] == {"urls": [], "remote_write": [], "query_url": "", "sources": ["10.0.0.10"],
+                               "client": plain}
     assert topo["storage_hosts"] == [] and "store" not in topo["hosts"]
 
 
@@ -202,11 +204,41 @@ def test_storage_hosts_get_the_writes_and_the_default_datasource():
     assert topo["storage"] == {"urls": ["http://10.0.0.30:8429"],
                                "remote_write": ["http://10.0.0.30:8429/api/v1/write"],
                                "query_url": "http://10.0.0.30:8429",
-                               "sources": ["10.0.0.10", "10.0.0.20"]}
+                               "sources": ["10.0.0.10", "10.0.0.20"],
+                               "client": {"scheme": "http", "username": "", "password": "", "ca_file": ""}}
     store = topo["hosts"]["store"]
     assert store["storage"] and store["storage_ports"] == [8429] and store["firewall"]
     assert not store["server"] and not store["node_exporter"] and store["metrics_ports"] == []
     assert not topo["hosts"]["mon"]["storage"]
+
+
+def test_a_secure_store_is_written_and_read_with_its_user_and_the_ca():
+    secure = {"victoriametrics_web_users": {"limen-internal": "s3cret"},
+              "victoriametrics_web_tls_cert_file": "/etc/victoria-metrics/tls.crt"}
+    topo = topology(HA_GROUPS, ha_hostvars(store={"ansible_host": "10.0.0.30", **secure}),
+                    {**DEFAULTS, "victoriametrics_internal_user": "limen-internal", "pki_internal_ca": True,
+                     "pki_dir": "/ctl/pki", "pki_ca_file": "/etc/limen-monitoring/ca.crt"})
+    assert topo["client_errors"] == []
+    assert topo["storage"]["remote_write"] == ["https://10.0.0.30:8428/api/v1/write"]
+    assert topo["storage"]["client"] == {"scheme": "https", "username": "limen-internal", "password": "s3cret",
+                                         "ca_file": "/etc/limen-monitoring/ca.crt"}
+
+
+def test_a_store_with_two_users_is_refused_by_name():
+    users = {"limen-internal": "a", "reader": "b"}
+    topo = topology(HA_GROUPS, ha_hostvars(store={"ansible_host": "10.0.0.30", "victoriametrics_web_users": users}),
+                    DEFAULTS)
+    assert any("host store: victoriametrics_web_users has 2 users (limen-internal, reader)" in e
+               for e in topo["client_errors"]), topo["client_errors"]
+
+
+def test_stores_that_disagree_on_their_client_settings_are_refused():
+    hv = ha_hostvars(store={"ansible_host": "10.0.0.30", "victoriametrics_web_users": {"limen-internal": "a"}},
+                     mon2={"ansible_host": "10.0.0.20"})
+    topo = topology({**HA_GROUPS, "victoriametrics": ["store", "mon2"]}, hv,
+                    {**DEFAULTS, "victoriametrics_internal_user": "limen-internal"})
+    assert any(e.startswith("host store: the victoriametrics username, password differ from host mon2's")
+               for e in topo["client_errors"]), topo["client_errors"]
 
 
 def test_storage_on_a_monitoring_server():
