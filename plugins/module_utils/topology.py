@@ -238,6 +238,52 @@ def _storage(result):
 
 
 _DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+# Alertmanager's own default when a route sets no group_interval.
+_DEFAULT_GROUP_INTERVAL = "5m"
+
+
+def duration_seconds(text):
+    """Seconds of a Prometheus duration ("1h30m", "500ms"); None when malformed."""
+    text = str(text)
+    if not _DURATION.fullmatch(text):
+        return None
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
+
+
+def cluster_timing_errors(route, peer_timeout, peers):
+    """Routes whose group_interval is too short for an Alertmanager cluster.
+
+    In a cluster the Alertmanager in position k waits k x peer_timeout before it sends, to
+    see what the others sent; a group is flushed every group_interval. When the wait of
+    the last of PEERS others is not shorter than the interval, its flushes drift from the
+    others' and it compares an old view of the alerts with what they sent since: the
+    receiver gets a notification twice (AM issue 2447). Every route (group_interval is
+    inherited) must have group_interval > PEERS x peer_timeout.
+    """
+    if not peers:
+        return []
+    wait = duration_seconds(peer_timeout)
+    if wait is None:
+        return [f"alertmanager_cluster_peer_timeout: {peer_timeout!r} is not a duration such as 15s"]
+    errors = []
+
+    def walk(node, where, inherited):
+        if not isinstance(node, dict):
+            return
+        interval = node.get("group_interval", inherited)
+        seconds = duration_seconds(interval)
+        if seconds is not None and seconds <= wait * peers:
+            errors.append(
+                f"{where}.group_interval is {interval}, but in a cluster of {peers + 1} Alertmanagers the "
+                f"last one waits {peers} x alertmanager_cluster_peer_timeout ({peer_timeout}) before it "
+                f"sends: make group_interval longer than that, or the timeout shorter, or receivers get "
+                f"notifications twice")
+        for i, child in enumerate(node.get("routes") or []):
+            walk(child, f"{where}.routes[{i}]", interval)
+
+    walk(route or {}, "alertmanager_route", _DEFAULT_GROUP_INTERVAL)
+    return errors
 
 
 def settings_errors(topo, settings):
@@ -247,6 +293,9 @@ def settings_errors(topo, settings):
     being silently ignored (a token never applied, a threshold never used).
     """
     errors = list(topo.get("client_errors") or [])
+    peers = max((len(am.get("peers") or []) for am in topo["alertmanager"].values()), default=0)
+    errors += cluster_timing_errors(settings.get("alertmanager_route"),
+                                    settings.get("alertmanager_cluster_peer_timeout", "15s"), peers)
     jobs = set(topo["job_names"])
     shipped_thresholds = settings["thresholds_shipped"]
     shipped_for = settings["for_shipped"]

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import InventoryError
 from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+    cluster_timing_errors,
+    duration_seconds,
     parse_flag,
     parse_port,
     settings_errors,
@@ -275,3 +277,39 @@ def test_every_server_peers_with_exactly_the_others(servers):
         others = {f"10.0.1.{'abcd'.index(s) + 1}:9094" for s in servers if s != server}
         assert set(topo["alertmanager"][server]["peers"]) == others
         assert (topo["alertmanager"][server]["cluster_port"] is None) == (len(servers) == 1)
+
+
+# ---- Alertmanager cluster timing ------------------------------------------------------
+def test_a_cluster_needs_group_intervals_longer_than_the_peer_wait():
+    route = {"group_interval": "2s", "routes": [{"matchers": ["a=b"]}, {"group_interval": "1m"}]}
+    errors = cluster_timing_errors(route, "15s", 1)
+    assert errors == [e for e in errors if "x alertmanager_cluster_peer_timeout (15s)" in e]
+    assert [e.split(".group_interval")[0] for e in errors] == ["alertmanager_route", "alertmanager_route.routes[0]"]
+    assert cluster_timing_errors(route, "1s", 1) == []
+    assert cluster_timing_errors(route, "15s", 0) == []          # one server: no cluster
+    assert cluster_timing_errors({}, "15s", 2) == []             # Alertmanager's default 5m
+    assert cluster_timing_errors({}, "3m", 2) != []              # 2 x 3m >= 5m
+    assert cluster_timing_errors({}, "fast", 1) == [
+        "alertmanager_cluster_peer_timeout: 'fast' is not a duration such as 15s"]
+
+
+@given(st.integers(1, 600), st.integers(1, 120), st.integers(0, 4))
+def test_the_cluster_check_agrees_with_arithmetic(interval, timeout, peers):
+    errors = cluster_timing_errors({"group_interval": f"{interval}s"}, f"{timeout}s", peers)
+    assert bool(errors) == (peers > 0 and interval <= timeout * peers)
+
+
+def test_settings_errors_report_cluster_timing_from_the_topology():
+    topo = topology(HA_GROUPS, ha_hostvars(), DEFAULTS)
+    base = {"thresholds": {}, "thresholds_shipped": {}, "for": {}, "for_shipped": {}, "overrides": {},
+            "job_settings": {}}
+    assert settings_errors(topo, {**base, "alertmanager_route": {"group_interval": "10s"},
+                                  "alertmanager_cluster_peer_timeout": "15s"})
+    assert not settings_errors(topo, {**base, "alertmanager_route": {"group_interval": "10s"},
+                                      "alertmanager_cluster_peer_timeout": "2s"})
+
+
+@pytest.mark.parametrize("text,seconds", [("1h30m", 5400), ("500ms", 0.5), ("2s", 2), ("1y", 31536000),
+                                          ("", None), ("5", None), ("1.5s", None)])
+def test_durations(text, seconds):
+    assert duration_seconds(text) == seconds
