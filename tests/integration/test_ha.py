@@ -271,7 +271,7 @@ def test_both_grafanas_default_to_the_same_deduplicated_store(lab):
     uids = {t["datasource"]["uid"] for server in SERVERS
             for path in lab.ssh(server, "find /var/lib/grafana/dashboards -name '*.json'").stdout.split()
             for panel in json.loads(lab.ssh(server, f"cat {path}").stdout)["panels"]
-            for t in panel["targets"]}
+            for t in panel.get("targets", [])}
     assert uids == {default[0]["uid"]}, uids
 
 
