@@ -13,7 +13,7 @@ TRIXIE_APT := -o Dir::Etc::sourcelist=$(TRIXIE)/apt/sources.list -o Dir::Etc::so
 export PATH := $(BIN):$(TOOLS)/usr/bin:$(PATH)
 export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 APT_PACKAGES := debootstrap systemd-container nftables iproute2 openssh-client curl python3-venv
-SCENARIOS ?= default default_bookworm install_methods grafana_install secure ha
+SCENARIOS ?= default default_bookworm default_mitogen install_methods grafana_install secure ha
 TOOL_DEBS := prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics
 # The ansible-core range meta/runtime.yml claims: unit tests and ansible-test sanity run
 # under both ends, each in its own venv (.cache/core-VERSION). ansible-core 2.20 and later
@@ -30,7 +30,7 @@ COLLECTIONS := $(abspath .cache/collections)
 # ansible.cfg finds the collection here; the link is made by `make setup`, never committed.
 COLLECTION_LINK := .cache/collections/ansible_collections/limen/monitoring
 
-.PHONY: demo demo-down test lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores collections clean
+.PHONY: demo demo-down test lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores collections mitogen clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -68,11 +68,16 @@ grafana-schema: npm link
 molecule:
 	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
 
-setup: apt venv tools tools-trixie npm link collections
+setup: apt venv tools tools-trixie npm link collections mitogen
 
 link: $(COLLECTION_LINK)
 $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn ../../../.. $@
+
+# Mitogen's strategy plugins, at a path that does not depend on the venv's Python version
+# (molecule/default_mitogen and the README point ANSIBLE_STRATEGY_PLUGINS here).
+mitogen: $(VENV)/.installed
+	mkdir -p .cache && ln -sfn "$$($(PY) -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" .cache/mitogen-strategy
 
 cores: $(foreach v,$(CORE_VENVS),$(v)/.installed)
 .cache/core-%/.installed: requirements.txt
