@@ -15,6 +15,9 @@ community.general from the PyPI `ansible` wheel `make setup` keeps in .cache/whe
 tarballs are built from Debian's binaries (lab/release_tarballs.py). Everything the
 benchmark makes (labs, the HTTP server, temporary directories) is removed at the end.
 
+With MITOGEN=1, limen.monitoring also runs under Mitogen's mitogen_linear strategy (a third
+fresh lab per round).
+
 Usage: LIMEN_LAB_SUITE=bookworm .venv/bin/python benchmarks/side_by_side.py ANCHOR_GIT_DIR [ROUNDS]
 Prints each run, the medians and the ratios; writes them to .cache/side_by_side.json.
 """
@@ -165,8 +168,11 @@ class Anchor:
         self.server.shutdown()
 
 
-def limen_run(*extra):
-    return playbook(["site.yml", *extra], {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}, REPO)
+def limen_run(*extra, mitogen=False):
+    env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    if mitogen:   # what the README says to set (make setup links the plugins there)
+        env.update(ANSIBLE_STRATEGY="mitogen_linear", ANSIBLE_STRATEGY_PLUGINS=str(REPO / ".cache/mitogen-strategy"))
+    return playbook(["site.yml", *extra], env, REPO)
 
 
 def converge(name, first, rerun):
@@ -181,7 +187,8 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     git_dir, rounds = Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    results = {"anchor": [], "limen": [], "limen_tags_targets": [], "drift": [], "load": []}
+    tools = ["anchor", "limen"] + (["limen_mitogen"] if os.environ.get("MITOGEN") == "1" else [])
+    results = {**{t: [] for t in tools}, "limen_tags_targets": [], "drift": [], "load": []}
     with tempfile.TemporaryDirectory(prefix="side-by-side-") as tmp, contextlib.ExitStack() as stack:
         anchor = Anchor(git_dir, Path(tmp))
         stack.callback(anchor.close)
@@ -189,26 +196,27 @@ def main():
         for i in range(rounds):
             results["drift"].append(drift())
             results["load"].append(os.getloadavg()[0])
-            for tool in (("anchor", "limen") if i % 2 == 0 else ("limen", "anchor")):
+            for tool in (tools if i % 2 == 0 else tools[::-1]):
                 lab("down")
                 lab("up")
                 if tool == "anchor":
                     anchor.prepare()
                     results["anchor"].append(converge("prometheus.prometheus", anchor.run, anchor.run))
-                else:
+                elif tool == "limen":
                     results["limen"].append(converge("limen.monitoring", limen_run, limen_run))
                     results["limen_tags_targets"].append(limen_run("--tags", "targets")[0])
+                else:
+                    run = functools.partial(limen_run, mitogen=True)
+                    results[tool].append(converge("limen.monitoring under Mitogen", run, run))
                 print(f"round {i + 1} {tool}: first {results[tool][-1][0]:.1f} s, re-run {results[tool][-1][1]:.1f} s",
                       flush=True)
-    med = {tool: [statistics.median(r[k] for r in results[tool]) for k in (0, 1)] for tool in ("anchor", "limen")}
+    med = {tool: [round(statistics.median(r[k] for r in results[tool]), 1) for k in (0, 1)] for tool in tools}
     summary = {
-        "first_converge_s": {"anchor": med["anchor"][0], "limen": med["limen"][0],
-                             "ratio": round(med["limen"][0] / med["anchor"][0], 2)},
-        "rerun_s": {"anchor": med["anchor"][1], "limen": med["limen"][1],
-                    "ratio": round(med["limen"][1] / med["anchor"][1], 2)},
-        "limen_tags_targets_s": statistics.median(results["limen_tags_targets"]),
-        "rounds": rounds, "runs": results,
-    }
+        f"{what}_s": {**{t: med[t][k] for t in tools},
+                      **{f"ratio_{t}": round(med[t][k] / med["anchor"][k], 2) for t in tools[1:]}}
+        for k, what in enumerate(("first_converge", "rerun"))}
+    summary.update(limen_tags_targets_s=round(statistics.median(results["limen_tags_targets"]), 1),
+                   rounds=rounds, runs=results)
     (REPO / ".cache").mkdir(exist_ok=True)
     (REPO / ".cache/side_by_side.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=2))
