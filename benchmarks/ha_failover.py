@@ -26,7 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SETTLE = 25          # longer than Alertmanager's peer timeout (15 s): a duplicate would be in
+SETTLE = 25          # longer than the cluster's peer timeout (15 s by default): a duplicate would be in
 TIMEOUT = 180
 
 
