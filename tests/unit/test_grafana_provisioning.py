@@ -24,9 +24,9 @@ ROLE = HERE.parents[1] / "roles" / "grafana"
 def created_dirs(variables):
     """The directories the role creates (tasks/configure.yml), with its variables filled in."""
     tasks = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())
-    task = next(t for t in tasks if "limen.monitoring.directories" in t)
+    task = next(t for t in tasks if "limen.monitoring.files" in t)
     out = set()
-    for entry in task["limen.monitoring.directories"]["paths"]:
+    for entry in task["limen.monitoring.files"]["directories"]:
         path = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: variables[m[1]], entry["path"])
         assert "{" not in path, f"cannot resolve {entry['path']}"
         out.add(path.rstrip("/"))

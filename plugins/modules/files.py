@@ -1,0 +1,284 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: limen.monitoring contributors
+# Apache License 2.0
+"""A role's directories and files, checked and written in one call."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: files
+short_description: Ensure a role's directories and files in one call, each file validated before any is written
+description:
+  - Creates the O(directories), writes the O(files) and O(secret_files) whose content differs,
+    sets owner, group and mode where they differ, and removes the files of a pruned directory
+    that are no longer wanted; one module run where M(ansible.builtin.template) needs two per file.
+  - Every changed file with a O(files[].validate) command is checked first, as a candidate next to
+    its destination; when one fails, nothing is written and the error names the file.
+  - Each file is replaced atomically (written beside it, then renamed), with its owner and mode set
+    before it appears, so readers never see a half-written or briefly world-readable file.
+  - The content of O(secret_files) is never logged nor shown in a diff.
+version_added: 0.2.0
+author: limen.monitoring maintainers (!UNKNOWN)
+options:
+  directories:
+    description: Directories to create (with their parents) before the files are written.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path.
+        type: path
+        required: true
+      owner:
+        description: Owner (name or uid); unchanged when omitted.
+        type: str
+      group:
+        description: Group (name or gid); unchanged when omitted.
+        type: str
+      mode:
+        description: Mode, as an octal string such as C("0750") or a symbolic mode.
+        type: raw
+  files:
+    description: Files whose content may be shown in a diff.
+    type: list
+    elements: dict
+    default: []
+    suboptions: &file
+      path:
+        description: Absolute path.
+        type: path
+        required: true
+      content:
+        description: The whole content.
+        type: str
+        required: true
+      owner:
+        description: Owner (name or uid); unchanged when omitted.
+        type: str
+      group:
+        description: Group (name or gid); unchanged when omitted.
+        type: str
+      mode:
+        description: Mode, as an octal string such as C("0640") or a symbolic mode.
+        type: raw
+      validate:
+        description: Command that checks a changed file before it is written; C(%s) is the candidate's path.
+        type: str
+  secret_files:
+    description: Files holding secrets (passwords, keys); like O(files), never logged nor diffed.
+    type: list
+    elements: dict
+    default: []
+    suboptions: *file
+  prune:
+    description: Directories where files matching O(prune[].patterns) and not in O(files) or O(secret_files) are removed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      directory:
+        description: Absolute path of the directory (entries of subdirectories are not touched).
+        type: path
+        required: true
+      patterns:
+        description: Shell patterns of the file names to consider, such as C(*.yml).
+        type: list
+        elements: str
+        required: true
+extends_documentation_fragment:
+  - limen.monitoring.attributes
+"""
+
+EXAMPLES = r"""
+- name: Write Prometheus' configuration
+  limen.monitoring.files:
+    directories:
+      - {path: /etc/prometheus/rules, owner: root, group: prometheus, mode: "0755"}
+    files:
+      - path: /etc/prometheus/prometheus.yml
+        content: "{{ lookup('ansible.builtin.template', 'prometheus.yml.j2') }}"
+        owner: root
+        group: prometheus
+        mode: "0644"
+        validate: promtool check config %s
+    secret_files:
+      - {path: /etc/prometheus/secrets/limen, content: "{{ vault_limen_password }}", owner: prometheus, mode: "0600"}
+    prune:
+      - {directory: /etc/prometheus/rules, patterns: ["*.yml"]}
+"""
+
+RETURN = r"""
+changed_paths:
+  description: Directories and files that were (or would be) created, changed or removed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/prometheus/prometheus.yml"]
+"""
+
+import contextlib
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import octal_mode
+from ansible_collections.limen.monitoring.plugins.module_utils.file_set import (
+    FileSetError,
+    check_paths,
+    differing,
+    unwanted,
+    validation_command,
+)
+
+FILE_OPTIONS = dict(
+    path=dict(type="path", required=True),
+    content=dict(type="str", required=True),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    mode=dict(type="raw"),
+    validate=dict(type="str"),
+)
+SECRET_OPTIONS = dict(FILE_OPTIONS, content=dict(type="str", required=True, no_log=True))
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def attribute_diff(diff, path):
+    return {"before_header": path, "after_header": path,
+            "before": f"{diff['before']}\n", "after": f"{diff['after']}\n"}
+
+
+def ensure_directories(module, items, changed, diffs):
+    for item in items:
+        path = item["path"]
+        if not os.path.isabs(path):
+            module.fail_json(msg=f"directories: {path!r} is not an absolute path")
+        if os.path.exists(path) and not os.path.isdir(path):
+            module.fail_json(msg=f"directories: {path} exists and is not a directory")
+        diff = {"before": {"path": path}, "after": {"path": path}}
+        created = not os.path.isdir(path)
+        if created:
+            diff["before"]["state"], diff["after"]["state"] = "absent", "directory"
+            if not module.check_mode:
+                os.makedirs(path)
+        file_args = module.load_file_common_arguments(item, path=path)
+        if (created and module.check_mode) or module.set_fs_attributes_if_different(file_args, created, diff=diff):
+            changed.append(path)
+            diffs.append(attribute_diff(diff, path))
+
+
+@contextlib.contextmanager
+def candidate(module, item, mode):
+    """A temporary file beside ITEM's destination holding its new content, owner and mode."""
+    fd, tmp = tempfile.mkstemp(prefix=".limen-", dir=os.path.dirname(item["path"]))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(item["content"])
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        module.set_owner_if_different(tmp, item.get("owner"), False)
+        module.set_group_if_different(tmp, item.get("group"), False)
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def new_mode(item, secret):
+    if item.get("mode") is not None:
+        return octal_mode(item["mode"], 0o600 if secret else 0o644)
+    if os.path.exists(item["path"]):
+        return os.stat(item["path"]).st_mode & 0o7777
+    return 0o600 if secret else 0o644
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            directories=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="path", required=True),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="raw"),
+            )),
+            files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
+            secret_files=dict(type="list", elements="dict", default=[], options=SECRET_OPTIONS, no_log=False),
+            prune=dict(type="list", elements="dict", default=[], options=dict(
+                directory=dict(type="path", required=True),
+                patterns=dict(type="list", elements="str", required=True),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    items = [(f, False) for f in p["files"]] + [(f, True) for f in p["secret_files"]]
+    try:
+        check_paths([f for f, _ in items], p["prune"])
+    except FileSetError as err:
+        module.fail_json(msg=str(err))
+
+    changed, diffs = [], []
+    ensure_directories(module, p["directories"], changed, diffs)
+
+    stale = {id(f) for f in differing([f for f, _ in items], read)}
+    if not module.check_mode:
+        # Every changed file is checked before any is written.
+        for item, _secret in items:
+            if id(item) in stale and item.get("validate"):
+                with candidate(module, item, 0o600) as tmp:
+                    try:
+                        argv = validation_command(item["validate"], tmp)
+                    except FileSetError as err:
+                        module.fail_json(msg=f"{item['path']}: {err}")
+                    rc, out, err = module.run_command(argv)
+                    if rc != 0:
+                        module.fail_json(msg=f"{item['path']} failed validation ({item['validate']}), "
+                                             f"nothing was written: {(err or out).strip()}", rc=rc)
+
+    for item, secret in items:
+        path = item["path"]
+        if id(item) in stale:
+            before = read(path)
+            if not module.check_mode:
+                with candidate(module, item, new_mode(item, secret)) as tmp:
+                    os.replace(tmp, path)
+                # A symbolic mode (or an SELinux context) is applied to the file in place.
+                module.set_fs_attributes_if_different(module.load_file_common_arguments(item, path=path), False)
+            changed.append(path)
+            if not secret:
+                diffs.append({"before_header": path, "after_header": path,
+                              "before": before or "", "after": item["content"]})
+            continue
+        diff = {"before": {"path": path}, "after": {"path": path}}
+        if module.set_fs_attributes_if_different(module.load_file_common_arguments(item, path=path), False, diff=diff):
+            changed.append(path)
+            diffs.append(attribute_diff(diff, path))
+
+    wanted = [f["path"] for f, _ in items]
+    for rule in p["prune"]:
+        directory = rule["directory"]
+        names = [n for n in os.listdir(directory) if os.path.isfile(os.path.join(directory, n))] \
+            if os.path.isdir(directory) else []
+        for path in unwanted(directory, names, rule["patterns"], wanted):
+            if not module.check_mode:
+                os.unlink(path)
+            changed.append(path)
+            diffs.append({"before_header": path, "after_header": path,
+                          "before": "state: file\n", "after": "state: absent\n"})
+
+    module.exit_json(changed=bool(changed), changed_paths=changed, diff=diffs if module._diff else {})
+
+
+if __name__ == "__main__":
+    main()
