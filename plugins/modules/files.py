@@ -223,18 +223,19 @@ def main():
     )
     p = module.params
     items = [(f, False) for f in p["files"]] + [(f, True) for f in p["secret_files"]]
+    every_file = p["files"] + p["secret_files"]
     try:
-        check_paths([f for f, _ in items], p["prune"])
+        check_paths(every_file, p["prune"])
     except FileSetError as err:
         module.fail_json(msg=str(err))
 
     changed, diffs = [], []
     ensure_directories(module, p["directories"], changed, diffs)
 
-    stale = {id(f) for f in differing([f for f, _ in items], read)}
+    stale = {id(f) for f in differing(every_file, read)}
     if not module.check_mode:
         # Every changed file is checked before any is written.
-        for item, _secret in items:
+        for item in every_file:
             if id(item) in stale and item.get("validate"):
                 with candidate(module, item, 0o600) as tmp:
                     try:
@@ -265,7 +266,7 @@ def main():
             changed.append(path)
             diffs.append(attribute_diff(diff, path))
 
-    wanted = [f["path"] for f, _ in items]
+    wanted = [f["path"] for f in every_file]
     for rule in p["prune"]:
         directory = rule["directory"]
         names = [n for n in os.listdir(directory) if os.path.isfile(os.path.join(directory, n))] \
