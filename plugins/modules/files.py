@@ -15,7 +15,10 @@ description:
     sets owner, group and mode where they differ, and removes the files of a pruned directory
     that are no longer wanted; one module run where M(ansible.builtin.template) needs two per file.
   - Every changed file with a O(files[].validate) command is checked first, as a candidate next to
-    its destination; when one fails, nothing is written and the error names the file.
+    its destination; when one fails, none of them is written and the error names the file.
+    O(secret_files) without a validate command (password and token files, certificates, keys) are
+    written before that check, since the checked configurations name them and their checkers
+    (C(promtool check config)) require them to exist.
   - Each file is replaced atomically (written beside it, then renamed), with its owner and mode set
     before it appears, so readers never see a half-written or briefly world-readable file.
   - The content of O(secret_files) is never logged nor shown in a diff.
@@ -195,6 +198,39 @@ def candidate(module, item, mode):
             os.unlink(tmp)
 
 
+def check(module, item):
+    """Fail, naming the file, when ITEM's new content does not pass its validate command."""
+    with candidate(module, item, 0o600) as tmp:
+        try:
+            argv = validation_command(item["validate"], tmp)
+        except FileSetError as err:
+            module.fail_json(msg=f"{item['path']}: {err}")
+        rc, out, err = module.run_command(argv)
+        if rc != 0:
+            module.fail_json(msg=f"{item['path']} failed validation ({item['validate']}), "
+                                 f"nothing was written: {(err or out).strip()}", rc=rc)
+
+
+def apply(module, item, secret, stale, changed, diffs):
+    """Write ITEM when STALE, else put its owner, group and mode right; record what changed."""
+    path = item["path"]
+    if stale:
+        before = read(path)
+        if not module.check_mode:
+            with candidate(module, item, new_mode(item, secret)) as tmp:
+                os.replace(tmp, path)
+            # A symbolic mode (or an SELinux context) is applied to the file in place.
+            module.set_fs_attributes_if_different(module.load_file_common_arguments(item, path=path), False)
+        changed.append(path)
+        if not secret:
+            diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": item["content"]})
+        return
+    diff = {"before": {"path": path}, "after": {"path": path}}
+    if module.set_fs_attributes_if_different(module.load_file_common_arguments(item, path=path), False, diff=diff):
+        changed.append(path)
+        diffs.append(attribute_diff(diff, path))
+
+
 def new_mode(item, secret):
     if item.get("mode") is not None:
         return octal_mode(item["mode"], 0o600 if secret else 0o644)
@@ -222,7 +258,6 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    items = [(f, False) for f in p["files"]] + [(f, True) for f in p["secret_files"]]
     every_file = p["files"] + p["secret_files"]
     try:
         check_paths(every_file, p["prune"])
@@ -233,38 +268,19 @@ def main():
     ensure_directories(module, p["directories"], changed, diffs)
 
     stale = {id(f) for f in differing(every_file, read)}
+    # Secrets without a check of their own (password and token files, certificates, keys) land
+    # first: they are what the checked configurations name, and promtool insists they exist.
+    inputs = [(f, True) for f in p["secret_files"] if not f.get("validate")]
+    checked = [(f, False) for f in p["files"]] + [(f, True) for f in p["secret_files"] if f.get("validate")]
+    for item, secret in inputs:
+        apply(module, item, secret, id(item) in stale, changed, diffs)
     if not module.check_mode:
-        # Every changed file is checked before any is written.
-        for item in every_file:
+        # Every other changed file is checked before any of them is written.
+        for item, _secret in checked:
             if id(item) in stale and item.get("validate"):
-                with candidate(module, item, 0o600) as tmp:
-                    try:
-                        argv = validation_command(item["validate"], tmp)
-                    except FileSetError as err:
-                        module.fail_json(msg=f"{item['path']}: {err}")
-                    rc, out, err = module.run_command(argv)
-                    if rc != 0:
-                        module.fail_json(msg=f"{item['path']} failed validation ({item['validate']}), "
-                                             f"nothing was written: {(err or out).strip()}", rc=rc)
-
-    for item, secret in items:
-        path = item["path"]
-        if id(item) in stale:
-            before = read(path)
-            if not module.check_mode:
-                with candidate(module, item, new_mode(item, secret)) as tmp:
-                    os.replace(tmp, path)
-                # A symbolic mode (or an SELinux context) is applied to the file in place.
-                module.set_fs_attributes_if_different(module.load_file_common_arguments(item, path=path), False)
-            changed.append(path)
-            if not secret:
-                diffs.append({"before_header": path, "after_header": path,
-                              "before": before or "", "after": item["content"]})
-            continue
-        diff = {"before": {"path": path}, "after": {"path": path}}
-        if module.set_fs_attributes_if_different(module.load_file_common_arguments(item, path=path), False, diff=diff):
-            changed.append(path)
-            diffs.append(attribute_diff(diff, path))
+                check(module, item)
+    for item, secret in checked:
+        apply(module, item, secret, id(item) in stale, changed, diffs)
 
     wanted = [f["path"] for f in every_file]
     for rule in p["prune"]:

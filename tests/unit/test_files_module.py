@@ -102,3 +102,11 @@ def test_prune_removes_only_unwanted_matches(tmp_path):
                          prune=[{"directory": str(d), "patterns": ["*.yml"]}])
     assert not failed and result["changed_paths"] == [str(d / "gone.yml")]
     assert sorted(p.name for p in d.iterdir()) == ["keep.yml", "other.txt"]
+
+
+def test_secret_inputs_land_before_the_config_that_names_them_is_checked(tmp_path):
+    token = tmp_path / "token"
+    files = [{"path": str(tmp_path / "conf"), "content": f"token_file: {token}\n", "validate": f"test -s {token} -a -s %s"}]
+    failed, result = run(work=tmp_path / "x", files=files, secret_files=[{"path": str(token), "content": "t0ken"}])
+    assert not failed, result
+    assert token.read_text() == "t0ken" and (tmp_path / "conf").exists()
