@@ -91,6 +91,13 @@ options:
         type: list
         elements: str
         required: true
+  service:
+    description:
+      - A systemd service to enable and start once the files are in place (after a C(daemon-reload) when a
+        file under C(/etc/systemd/system) changed). A service that is already running is left alone; whether
+        it needs a reload or restart is for the caller's handlers, which can skip it when RV(service_started).
+      - When it does not start, the error quotes the end of its journal.
+    type: str
 extends_documentation_fragment:
   - limen.monitoring.attributes
 """
@@ -120,9 +127,20 @@ changed_paths:
   type: list
   elements: str
   sample: ["/etc/prometheus/prometheus.yml"]
+checksums:
+  description: SHA-1 of the wanted content of each file of O(files) (never of a secret), by path.
+  returned: always
+  type: dict
+  sample: {"/etc/nftables.d/limen.nft": "5e1f0c..."}
+service_started:
+  description: The O(service) was not running and was (or would be) started, so it runs the new files already.
+  returned: always
+  type: bool
+  sample: false
 """
 
 import contextlib
+import hashlib
 import os
 import tempfile
 
@@ -231,6 +249,25 @@ def apply(module, item, secret, stale, changed, diffs):
         diffs.append(attribute_diff(diff, path))
 
 
+def ensure_service(module, name, changed):
+    """Enable and start NAME where needed: (enabled or started just now, started just now)."""
+    systemctl = module.get_bin_path("systemctl", required=True)
+    if any(path.startswith("/etc/systemd/system/") for path in changed) and not module.check_mode:
+        module.run_command([systemctl, "daemon-reload"], check_rc=True)
+    enabled = module.run_command([systemctl, "is-enabled", name])[1].strip() == "enabled"
+    active = module.run_command([systemctl, "is-active", name])[1].strip() == "active"
+    if not enabled and not module.check_mode:
+        module.run_command([systemctl, "enable", name], check_rc=True)
+    if active:
+        return not enabled, False
+    if not module.check_mode:
+        rc, out, err = module.run_command([systemctl, "start", name])
+        if rc != 0:
+            journal = module.run_command(["journalctl", "-u", name, "-n", "15", "--no-pager", "-o", "cat"])[1]
+            module.fail_json(msg=f"{name} did not start: {(err or out).strip()}\n{journal.strip()}", rc=rc)
+    return True, True
+
+
 def new_mode(item, secret):
     if item.get("mode") is not None:
         return octal_mode(item["mode"], 0o600 if secret else 0o644)
@@ -250,6 +287,7 @@ def main():
             )),
             files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
             secret_files=dict(type="list", elements="dict", default=[], options=SECRET_OPTIONS, no_log=False),
+            service=dict(type="str"),
             prune=dict(type="list", elements="dict", default=[], options=dict(
                 directory=dict(type="path", required=True),
                 patterns=dict(type="list", elements="str", required=True),
@@ -294,7 +332,11 @@ def main():
             diffs.append({"before_header": path, "after_header": path,
                           "before": "state: file\n", "after": "state: absent\n"})
 
-    module.exit_json(changed=bool(changed), changed_paths=changed, diff=diffs if module._diff else {})
+    service_changed, started = ensure_service(module, p["service"], changed) if p["service"] else (False, False)
+    checksums = {f["path"]: hashlib.sha1(f["content"].encode("utf-8", "surrogateescape")).hexdigest() for f in p["files"]}
+    module.exit_json(changed=bool(changed) or service_changed, changed_paths=changed, service_started=started,
+                     checksums=checksums,
+                     diff=diffs if module._diff else {})
 
 
 if __name__ == "__main__":

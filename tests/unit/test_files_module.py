@@ -4,6 +4,7 @@ validation writes nothing; secrets never appear in a diff."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -68,6 +69,8 @@ def test_files_check_real_check_real(tmp_path):
     assert os.stat(tmp_path / "a.yml").st_mode & 0o777 == 0o640
     assert os.stat(tmp_path / "s").st_mode & 0o777 == 0o600
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".limen-")]
+    # the checksum of the wanted content (what sha1sum says of the file), never of a secret
+    assert results[0][1]["checksums"] == {str(tmp_path / "a.yml"): hashlib.sha1(b"a: 1\n").hexdigest()}
 
 
 def test_a_failed_validation_writes_nothing(tmp_path):
