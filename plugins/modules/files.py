@@ -306,6 +306,9 @@ def main():
     ensure_directories(module, p["directories"], changed, diffs)
 
     stale = {id(f) for f in differing(every_file, read)}
+    for item in every_file:
+        if id(item) in stale and not module.check_mode and not os.path.isdir(os.path.dirname(item["path"])):
+            module.fail_json(msg=f"{item['path']}: its directory does not exist (list it in directories)")
     # Secrets without a check of their own (password and token files, certificates, keys) land
     # first: they are what the checked configurations name, and promtool insists they exist.
     inputs = [(f, True) for f in p["secret_files"] if not f.get("validate")]

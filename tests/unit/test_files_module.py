@@ -113,3 +113,8 @@ def test_secret_inputs_land_before_the_config_that_names_them_is_checked(tmp_pat
     failed, result = run(work=tmp_path / "x", files=files, secret_files=[{"path": str(token), "content": "t0ken"}])
     assert not failed, result
     assert token.read_text() == "t0ken" and (tmp_path / "conf").exists()
+
+
+def test_a_file_without_its_directory_is_an_error_naming_it(tmp_path):
+    failed, result = run(work=tmp_path / "x", files=[{"path": str(tmp_path / "no" / "f"), "content": "x"}])
+    assert failed and result["msg"] == f"{tmp_path / 'no' / 'f'}: its directory does not exist (list it in directories)"
