@@ -24,10 +24,10 @@ def locked(directory, name=".limen.lock"):
         os.close(fd)
 
 
-def read_text(path):
-    """Return the file's text, or None when it does not exist."""
+def read_text(path, errors="strict"):
+    """Return the file's text, or None when it does not exist (ERRORS: as for open())."""
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8", errors=errors) as handle:
             return handle.read()
     except FileNotFoundError:
         return None
@@ -47,21 +47,31 @@ def octal_mode(mode, default=0o644):
         return default
 
 
+@contextlib.contextmanager
+def staged(path, text, mode=0o644, prefix=".tmp-"):
+    """A temp file beside PATH holding TEXT (fsynced) with MODE; gone on exit unless renamed.
+
+    Beside PATH, so that renaming it over PATH is atomic and a checker sees it where PATH's
+    relative references resolve.
+    """
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
 def write_atomic(path, text, mode=0o644):
     """Write TEXT to PATH through a temp file in the same directory and rename.
 
     A reader sees the old file or the new one, never a half-written one.
     """
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+    with staged(path, text, mode) as tmp:
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

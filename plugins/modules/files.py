@@ -142,11 +142,10 @@ service_started:
 import contextlib
 import hashlib
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import octal_mode
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import octal_mode, read_text, staged
 from ansible_collections.limen.monitoring.plugins.module_utils.file_set import (
     FileSetError,
     check_paths,
@@ -155,23 +154,14 @@ from ansible_collections.limen.monitoring.plugins.module_utils.file_set import (
     validation_command,
 )
 
-FILE_OPTIONS = dict(
+DIRECTORY_OPTIONS = dict(
     path=dict(type="path", required=True),
-    content=dict(type="str", required=True),
     owner=dict(type="str"),
     group=dict(type="str"),
     mode=dict(type="raw"),
-    validate=dict(type="str"),
 )
+FILE_OPTIONS = dict(DIRECTORY_OPTIONS, content=dict(type="str", required=True), validate=dict(type="str"))
 SECRET_OPTIONS = dict(FILE_OPTIONS, content=dict(type="str", required=True, no_log=True))
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
 
 
 def attribute_diff(diff, path):
@@ -201,19 +191,10 @@ def ensure_directories(module, items, changed, diffs):
 @contextlib.contextmanager
 def candidate(module, item, mode):
     """A temporary file beside ITEM's destination holding its new content, owner and mode."""
-    fd, tmp = tempfile.mkstemp(prefix=".limen-", dir=os.path.dirname(item["path"]))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(item["content"])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+    with staged(item["path"], item["content"], mode, prefix=".limen-") as tmp:
         module.set_owner_if_different(tmp, item.get("owner"), False)
         module.set_group_if_different(tmp, item.get("group"), False)
         yield tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def check(module, item):
@@ -229,11 +210,11 @@ def check(module, item):
                                  f"nothing was written: {(err or out).strip()}", rc=rc)
 
 
-def apply(module, item, secret, stale, changed, diffs):
-    """Write ITEM when STALE, else put its owner, group and mode right; record what changed."""
+def apply(module, item, secret, before, changed, diffs):
+    """Write ITEM when BEFORE (its current content, None when absent) differs, else put its
+    owner, group and mode right; record what changed."""
     path = item["path"]
-    if stale:
-        before = read(path)
+    if before != item["content"]:
         if not module.check_mode:
             with candidate(module, item, new_mode(item, secret)) as tmp:
                 os.replace(tmp, path)
@@ -279,12 +260,7 @@ def new_mode(item, secret):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            directories=dict(type="list", elements="dict", default=[], options=dict(
-                path=dict(type="path", required=True),
-                owner=dict(type="str"),
-                group=dict(type="str"),
-                mode=dict(type="raw"),
-            )),
+            directories=dict(type="list", elements="dict", default=[], options=DIRECTORY_OPTIONS),
             files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
             secret_files=dict(type="list", elements="dict", default=[], options=SECRET_OPTIONS, no_log=False),
             service=dict(type="str"),
@@ -305,7 +281,8 @@ def main():
     changed, diffs = [], []
     ensure_directories(module, p["directories"], changed, diffs)
 
-    stale = {id(f) for f in differing(every_file, read)}
+    current = {f["path"]: read_text(f["path"], errors="surrogateescape") for f in every_file}
+    stale = {id(f) for f in differing(every_file, current.get)}
     for item in every_file:
         if id(item) in stale and not module.check_mode and not os.path.isdir(os.path.dirname(item["path"])):
             module.fail_json(msg=f"{item['path']}: its directory does not exist (list it in directories)")
@@ -314,14 +291,14 @@ def main():
     inputs = [(f, True) for f in p["secret_files"] if not f.get("validate")]
     checked = [(f, False) for f in p["files"]] + [(f, True) for f in p["secret_files"] if f.get("validate")]
     for item, secret in inputs:
-        apply(module, item, secret, id(item) in stale, changed, diffs)
+        apply(module, item, secret, current[item["path"]], changed, diffs)
     if not module.check_mode:
         # Every other changed file is checked before any of them is written.
         for item, _secret in checked:
             if id(item) in stale and item.get("validate"):
                 check(module, item)
     for item, secret in checked:
-        apply(module, item, secret, id(item) in stale, changed, diffs)
+        apply(module, item, secret, current[item["path"]], changed, diffs)
 
     wanted = [f["path"] for f in every_file]
     for rule in p["prune"]:
