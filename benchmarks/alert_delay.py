@@ -19,8 +19,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import venv_tools  # beside this script: puts the venv's tools on PATH
 import yaml
 
+venv_tools.put_on_path()
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -25,6 +25,9 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import venv_tools  # beside this script: puts the venv's tools on PATH
+
+venv_tools.put_on_path()
 REPO = Path(__file__).resolve().parent.parent
 SETTLE = 25          # longer than the cluster's peer timeout (15 s by default): a duplicate would be in
 TIMEOUT = 180

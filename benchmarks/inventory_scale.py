@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import venv_tools  # beside this script: puts the venv's tools on PATH
+
+venv_tools.put_on_path()
 REPO = Path(__file__).resolve().parent.parent
 LAB = REPO / "inventories" / "lab"
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)

@@ -40,6 +40,9 @@ import time
 import zipfile
 from pathlib import Path
 
+import venv_tools  # beside this script: puts the venv's tools on PATH
+
+venv_tools.put_on_path()
 REPO = Path(__file__).resolve().parent.parent
 VERSIONS = {"prometheus": "2.42.0", "alertmanager": "0.25.0", "node_exporter": "1.5.0"}   # bookworm's
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)

@@ -24,6 +24,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import venv_tools  # beside this script: puts the venv's tools on PATH
+
+venv_tools.put_on_path()
 REPO = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
 
