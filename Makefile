@@ -46,6 +46,7 @@ lint:
 	yamllint -s .
 	ruff check .
 	ansible-lint --profile production
+	antsibull-changelog lint
 
 # Unit tests (including the built-artifact test) under the oldest and the newest ansible-core.
 unit: link cores
@@ -85,7 +86,7 @@ cores: $(foreach v,$(CORE_VENVS),$(v)/.installed)
 	  [ -n "$$py" ] || { echo "ansible-core $* needs Python >= 3.12 and none was found: set PYTHON_NEWEST=/path/to/python3.12" >&2; exit 1; }; fi; \
 	rm -rf .cache/core-$* && $$py -m venv .cache/core-$*
 	.cache/core-$*/bin/pip install -q ansible-core==$* \
-	  $$(grep -E '^[A-Za-z]' requirements.txt | grep -vE '^(ansible-core|ansible-lint|molecule|pytest-testinfra|ruff|yamllint)==')
+	  $$(grep -E '^[A-Za-z]' requirements.txt | grep -vE '^(ansible-core|ansible-lint|antsibull-changelog|molecule|pytest-testinfra|ruff|yamllint)==')
 	touch $@
 
 apt:
