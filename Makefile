@@ -30,7 +30,7 @@ COLLECTIONS := $(abspath .cache/collections)
 # ansible.cfg finds the collection here; the link is made by `make setup`, never committed.
 COLLECTION_LINK := .cache/collections/ansible_collections/limen/monitoring
 
-.PHONY: demo demo-down test lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores collections mitogen clean
+.PHONY: demo demo-down test check lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores collections mitogen clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -41,6 +41,11 @@ demo-down:                        ## remove everything the lab made
 	python3 lab/lab.py down
 
 test: setup lint unit grafana-schema sanity molecule    ## the whole suite (what CI runs)
+
+# The everyday fast path: lint, the unit tests under the venv's ansible-core only, the
+# dashboard schema check; no lab, no sanity, no second ansible-core.
+check: setup lint grafana-schema
+	pytest -q -p no:cacheprovider tests/unit
 
 lint:
 	yamllint -s .
