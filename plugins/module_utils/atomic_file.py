@@ -1,43 +1,130 @@
 # -*- coding: utf-8 -*-
 # Copyright: limen.monitoring contributors
 # Apache License 2.0
-"""Atomic, locked file updates shared by the collection's modules."""
+"""Atomic, locked file updates shared by the collection's modules (PRIVATE to the collection).
+
+Every open of a file another user may have replaced (a destination, a manifest, a file in
+a pruned directory, a source) goes through read_regular(): it never follows a final
+symlink unless asked, never blocks on a FIFO or a device (O_NONBLOCK, then fstat), and
+reads at most a bounded number of bytes, so /dev/zero or a FIFO is refused, not waited on.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import stat
 import tempfile
+
+# Far above any configuration or dashboard the collection writes; a bound, not a quota.
+READ_LIMIT = 64 * 1024 * 1024
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+
+
+class UnsafeFile(ValueError):
+    """A path that is not a regular file (or too large) where one is read or written."""
+
+
+def kind(mode):
+    """'a FIFO (named pipe)', 'a directory', ... for a st_mode that is not a regular file."""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_regular(path, follow=False, limit=READ_LIMIT):
+    """The bytes of the regular file PATH, or None when it does not exist.
+
+    Raises UnsafeFile (naming PATH) for a symlink (unless FOLLOW), a FIFO, a device, a
+    socket, a directory or a file larger than LIMIT; other OSErrors propagate.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise UnsafeFile(f"{path} is a symbolic link; refusing to open a file through it") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFile(f"{path} is {kind(info.st_mode)}, not a regular file")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise UnsafeFile(f"{path} is larger than {limit} bytes; refusing to read it")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def regular_or_absent(path):
+    """Raise UnsafeFile unless PATH is missing or a regular file (lstat: a symlink is refused)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafeFile(f"{path} is {kind(info.st_mode)}, not a regular file")
 
 
 @contextlib.contextmanager
 def locked(directory, name=".limen.lock"):
-    """Hold an exclusive lock on DIRECTORY/NAME so concurrent runs serialize."""
+    """Hold an exclusive lock on DIRECTORY/NAME so concurrent runs serialize.
+
+    The lock file is opened without following a symlink (a planted link cannot make root
+    create a file elsewhere) and is removed again while still held, so none is left
+    behind, also after a failure. A waiter that got a file removed meanwhile tries again.
+    """
     os.makedirs(directory, exist_ok=True)
-    fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    path = os.path.join(directory, name)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    while True:
+        try:
+            fd = os.open(path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UnsafeFile(f"{path} is a symbolic link; refusing to lock through it") from None
+            raise
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise UnsafeFile(f"{path} is {kind(info.st_mode)}, not the module's lock file")
         fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            now = os.lstat(path)
+        except FileNotFoundError:
+            now = None
+        if now is not None and (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino):
+            break
+        os.close(fd)  # the holder before us removed it: lock the new one
+    try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)  # releases the lock
 
 
 def read_text(path, errors="strict"):
-    """Return the file's text, or None when it does not exist (ERRORS: as for open())."""
-    try:
-        with open(path, encoding="utf-8", errors=errors) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+    """The text of the regular file PATH (None when it does not exist); see read_regular."""
+    data = read_regular(path)
+    return None if data is None else data.decode("utf-8", errors)
 
 
 def octal_mode(mode, default=0o644):
     """The numeric file mode of a module's `mode` argument ("0640", 0o640 or None).
 
     A symbolic mode ("u=rw,g=r") gives DEFAULT here; the module's common file arguments
-    apply it right after the write.
+    apply it right after the write. Check the value first with file_attributes.mode_problem.
     """
     if isinstance(mode, int):
         return mode

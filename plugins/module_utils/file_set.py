@@ -18,19 +18,44 @@ class FileSetError(ValueError):
     """A wanted file set that cannot be applied as given (named in the message)."""
 
 
-def check_paths(files, prune):
-    """Raise FileSetError for relative or repeated paths and relative prune directories."""
-    seen = set()
-    for item in files:
-        path = item["path"]
-        if not os.path.isabs(path):
-            raise FileSetError(f"files: {path!r} is not an absolute path")
-        if path in seen:
-            raise FileSetError(f"files: {path} is listed twice")
-        seen.add(path)
+# Pseudo file systems: a "file" there is a kernel interface, never something to replace.
+VIRTUAL = ("/proc", "/sys", "/dev")
+
+
+def _virtual(path):
+    return any(path == root or path.startswith(root + "/") for root in VIRTUAL)
+
+
+def check_paths(files, prune, directories=()):
+    """Raise FileSetError for relative, virtual or repeated paths (`d/a` and `d/./a` are
+    one file) and relative prune directories."""
+    seen = {}
+    for option, items in (("directories", directories), ("files", files)):
+        for item in items:
+            path = item["path"]
+            if not os.path.isabs(path):
+                raise FileSetError(f"{option}: {path!r} is not an absolute path")
+            norm = os.path.normpath(path)
+            if _virtual(os.path.realpath(norm)):
+                raise FileSetError(f"{option}: {path} is on a kernel file system ({', '.join(VIRTUAL)}); "
+                                   "refusing to write there")
+            if norm in seen:
+                other_option, other = seen[norm]
+                if other == path and other_option == option:
+                    raise FileSetError(f"{option}: {path} is listed twice")
+                raise FileSetError(f"{option}: {path!r} is the same path as {other!r} in {other_option}; "
+                                   "list each file once")
+            seen[norm] = (option, path)
     for rule in prune:
         if not os.path.isabs(rule["directory"]):
             raise FileSetError(f"prune: {rule['directory']!r} is not an absolute path")
+
+
+def matches(name, pattern):
+    """Shell pattern matching as in sh: a leading '.' is matched only by a leading '.'."""
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
 
 
 def differing(files, read):
@@ -39,22 +64,33 @@ def differing(files, read):
 
 
 def unwanted(directory, names, patterns, wanted):
-    """Paths of NAMES (entries of DIRECTORY) that match PATTERNS and are not in WANTED."""
-    keep = set(wanted)
+    """Paths of NAMES (entries of DIRECTORY) that match PATTERNS and are not in WANTED.
+
+    As in the shell, `*` does not match hidden files: `.*` does."""
+    keep = {os.path.normpath(p) for p in wanted}
     found = []
     for name in sorted(names):
         path = os.path.join(directory, name)
-        if path in keep or not any(fnmatch.fnmatchcase(name, p) for p in patterns):
+        if os.path.normpath(path) in keep or not any(matches(name, p) for p in patterns):
             continue
         found.append(path)
     return found
 
 
-def validation_command(template, candidate):
-    """The argv that checks CANDIDATE: TEMPLATE with %s replaced by the quoted path."""
+def validation_command(template, candidate, which=None):
+    """The argv that checks CANDIDATE: TEMPLATE with %s replaced by the quoted path.
+
+    WHICH(command) -> path or None finds the command; a missing one is named here."""
     if "%s" not in template:
         raise FileSetError(f"validate: {template!r} has no %s for the file to check")
-    return shlex.split(template.replace("%s", shlex.quote(candidate)))
+    try:
+        argv = shlex.split(template.replace("%s", shlex.quote(candidate)))
+    except ValueError as exc:
+        raise FileSetError(f"validate: {template!r} cannot be split into a command ({exc})") from None
+    if which is not None and not which(argv[0]):
+        raise FileSetError(f"validate: the command {argv[0]!r} of {template!r} is not installed "
+                           "(not found in PATH)")
+    return argv
 
 
 def entries(items, directory="", read=None, missing_ok=False, prefix="", **attrs):

@@ -19,10 +19,13 @@ from __future__ import annotations
 import os
 
 from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
+    UnsafeFile,
     locked,
     octal_mode,
+    read_regular,
     write_atomic,
 )
+from ansible_collections.limen.monitoring.plugins.module_utils.file_attributes import attribute_problems
 from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     MANIFEST,
     TargetError,
@@ -61,16 +64,17 @@ def _requests(params):
 
 
 def read_text(path):
-    """The file's text, None when missing; every other problem is a TargetError naming PATH."""
-    if os.path.islink(path):
-        raise TargetError(f"{path}: is a symbolic link; refusing to follow it")
+    """The file's text, None when missing; every other problem is a TargetError naming PATH.
+
+    Never follows a symlink, never blocks on a FIFO or device (see atomic_file.read_regular)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        return None
+        data = read_regular(path)
+    except UnsafeFile as exc:
+        raise TargetError(f"{exc}; refusing to use it") from None
     except OSError as exc:
         raise TargetError(f"{path}: cannot be read ({exc.strerror})") from None
+    if data is None:
+        return None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -169,14 +173,30 @@ def _mode_for(path, mode):
         return 0o644
 
 
+def _check_arguments(params, check_mode):
+    """The directory and the owner, group and mode, refused before anything is read or written."""
+    directory = params.get("directory")
+    if not isinstance(directory, str) or not os.path.isabs(directory):
+        raise TargetError(f"directory: {directory!r} must be an absolute path (a relative one would be "
+                          "taken from wherever the module happens to run)")
+    problems = [m for m in attribute_problems(params, "")
+                if not (check_mode and "does not exist" in m)]  # an earlier task may create it
+    if problems:
+        raise TargetError("; ".join(problems) + "; nothing was written")
+
+
 def sync(params, check_mode=False, want_diff=False):
+    _check_arguments(params, check_mode)
     requests = _requests(params)
     mode = octal_mode(params.get("mode"), default=None)
     p = _plan(params, requests)
     if _needs_write(p) and not check_mode:
-        with locked(params["directory"]):
-            p = _plan(params, requests)  # again under the lock: another run may have written
-            _apply(p, mode)
+        try:
+            with locked(params["directory"]):
+                p = _plan(params, requests)  # again under the lock: another run may have written
+                _apply(p, mode)
+        except UnsafeFile as exc:
+            raise TargetError(str(exc)) from None
     result = dict(p["report"], changed=_needs_write(p), diff=[],
                   files=[path for path, _b, _a in p["ops"]])
     if p["manifest_after"] != p["manifest_before"]:

@@ -51,9 +51,14 @@ def label_name(value, where="label"):
 
 
 def label_value(value, where, name):
-    """Scalar -> str. Prometheus label values are any UTF-8 text."""
+    """Scalar -> str. Prometheus label values are any UTF-8 text.
+
+    A boolean is refused: YAML reads `yes`/`true` as one, and str() would write `True`."""
     if value is None or isinstance(value, (dict, list, tuple, set)):
         raise ValidationError(f"{where}: label {name!r} must have a scalar value, got {value!r}")
+    if isinstance(value, bool):
+        raise ValidationError(f"{where}: label {name!r} is the boolean {value!r}; quote the value "
+                              "(for example 'true' or 'yes') so the label holds the text you mean")
     text = str(value)
     try:
         text.encode("utf-8")
@@ -116,17 +121,21 @@ def address(value, where="target"):
     """'host:port' -> (host, port). An unbracketed IPv6 address is refused as ambiguous."""
     if not isinstance(value, str):
         raise ValidationError(f"{where}: {value!r} must be 'host:port'")
+    if "://" in value:
+        raise ValidationError(f"{where}: {value!r} is a URL, not 'host:port' (give the host and port only; "
+                              "the path goes in metrics_path, the scheme in scheme)")
     hostpart, sep, portpart = value.rpartition(":")
     if not sep or not hostpart:
         raise ValidationError(f"{where}: {value!r} must be 'host:port'")
     if ":" in hostpart and not (hostpart.startswith("[") and hostpart.endswith("]")):
         try:
             ipaddress.ip_address(hostpart)
-            hint = f"; if {hostpart} is the address and {portpart} the port, write [{hostpart}]:{portpart}"
         except ValueError:
-            hint = ""
+            raise ValidationError(f"{where}: {value!r} is not 'host:port' (the host part {hostpart!r} holds "
+                                  "a ':'; an IPv6 address goes in brackets: [fd00::1]:9100)") from None
         raise ValidationError(f"{where}: {value!r} is ambiguous: an IPv6 address with a port must be "
-                              f"in brackets{hint}")
+                              f"in brackets; if {hostpart} is the address and {portpart} the port, "
+                              f"write [{hostpart}]:{portpart}")
     return host(hostpart, where), port(portpart, where)
 
 

@@ -140,12 +140,19 @@ service_started:
 """
 
 import contextlib
+import errno
 import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import octal_mode, read_text, staged
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
+    UnsafeFile,
+    octal_mode,
+    read_regular,
+    staged,
+)
+from ansible_collections.limen.monitoring.plugins.module_utils.file_attributes import attribute_problems
 from ansible_collections.limen.monitoring.plugins.module_utils.file_set import (
     FileSetError,
     check_paths,
@@ -162,6 +169,18 @@ DIRECTORY_OPTIONS = dict(
 )
 FILE_OPTIONS = dict(DIRECTORY_OPTIONS, content=dict(type="str", required=True), validate=dict(type="str"))
 SECRET_OPTIONS = dict(FILE_OPTIONS, content=dict(type="str", required=True, no_log=True))
+# What an operator can do about an error the kernel gave while writing.
+ERRNO_HINTS = {errno.ENOSPC: "the file system is full", errno.EDQUOT: "the disk quota is exhausted",
+               errno.EROFS: "the file system is mounted read-only",
+               errno.EPERM: "the file or its directory may be immutable (lsattr) or the operation not permitted",
+               errno.EACCES: "permission denied", errno.EISDIR: "a directory is in the way"}
+
+
+def os_error_message(exc, action="write"):
+    """'cannot write PATH: No space left on device (the file system is full)'."""
+    hint = ERRNO_HINTS.get(exc.errno)
+    where = exc.filename or "a file"
+    return f"cannot {action} {where}: {exc.strerror or exc}" + (f" ({hint})" if hint else "")
 
 
 def attribute_diff(diff, path):
@@ -169,19 +188,35 @@ def attribute_diff(diff, path):
             "before": f"{diff['before']}\n", "after": f"{diff['after']}\n"}
 
 
-def ensure_directories(module, items, changed, diffs):
-    for item in items:
+def _existing_ancestor(path):
+    """The nearest ancestor of PATH (PATH included) that exists, and the first missing one below it."""
+    missing = None
+    while not os.path.lexists(path):
+        missing, path = path, os.path.dirname(path)
+    return path, missing
+
+
+def plan_directories(items):
+    """[(item, created)] for every directory, all checked before any is made; raises FileSetError."""
+    out = []
+    for index, item in enumerate(items):
         path = item["path"]
-        if not os.path.isabs(path):
-            module.fail_json(msg=f"directories: {path!r} is not an absolute path")
-        if os.path.exists(path) and not os.path.isdir(path):
-            module.fail_json(msg=f"directories: {path} exists and is not a directory")
+        base, _missing = _existing_ancestor(path)
+        if not os.path.isdir(base):
+            what = "exists and is not a directory" if base == path else f"cannot be made: {base} is not a directory"
+            raise FileSetError(f"directories[{index}]: {path} {what}")
+        out.append((item, base != path))
+    return out
+
+
+def ensure_directories(module, planned, changed, diffs):
+    for item, created in planned:
+        path = item["path"]
         diff = {"before": {"path": path}, "after": {"path": path}}
-        created = not os.path.isdir(path)
         if created:
             diff["before"]["state"], diff["after"]["state"] = "absent", "directory"
             if not module.check_mode:
-                os.makedirs(path)
+                os.makedirs(path, exist_ok=True)
         file_args = module.load_file_common_arguments(item, path=path)
         if (created and module.check_mode) or module.set_fs_attributes_if_different(file_args, created, diff=diff):
             changed.append(path)
@@ -200,10 +235,7 @@ def candidate(module, item, mode):
 def check(module, item):
     """Fail, naming the file, when ITEM's new content does not pass its validate command."""
     with candidate(module, item, 0o600) as tmp:
-        try:
-            argv = validation_command(item["validate"], tmp)
-        except FileSetError as err:
-            module.fail_json(msg=f"{item['path']}: {err}")
+        argv = validation_command(item["validate"], tmp)
         rc, out, err = module.run_command(argv)
         if rc != 0:
             module.fail_json(msg=f"{item['path']} failed validation ({item['validate']}), "
@@ -257,35 +289,47 @@ def new_mode(item, secret):
     return 0o600 if secret else 0o644
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            directories=dict(type="list", elements="dict", default=[], options=DIRECTORY_OPTIONS),
-            files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
-            secret_files=dict(type="list", elements="dict", default=[], options=SECRET_OPTIONS, no_log=False),
-            service=dict(type="str"),
-            prune=dict(type="list", elements="dict", default=[], options=dict(
-                directory=dict(type="path", required=True),
-                patterns=dict(type="list", elements="str", required=True),
-            )),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
+def preflight(module, p):
+    """Everything that can be refused, refused before anything is created: paths, owners,
+    groups, modes, validate commands, what is in the way. Returns (directories, current texts)."""
     every_file = p["files"] + p["secret_files"]
-    try:
-        check_paths(every_file, p["prune"])
-    except FileSetError as err:
-        module.fail_json(msg=str(err))
-
-    changed, diffs = [], []
-    ensure_directories(module, p["directories"], changed, diffs)
-
-    current = {f["path"]: read_text(f["path"], errors="surrogateescape") for f in every_file}
-    stale = {id(f) for f in differing(every_file, current.get)}
+    check_paths(every_file, p["prune"], p["directories"])
+    problems = []
+    for option in ("directories", "files", "secret_files"):
+        for index, item in enumerate(p[option]):
+            found = attribute_problems(item, f"{option}[{index}] ({item['path']})")
+            # In check mode a user or group may not exist yet: an earlier task creates it.
+            problems += [m for m in found if not (module.check_mode and "does not exist" in m)]
+            if item.get("validate"):
+                validation_command(item["validate"], "%s", module.get_bin_path)
+    if problems:
+        raise FileSetError("; ".join(problems) + "; nothing was changed")
+    planned = plan_directories(p["directories"])
+    current = {}
     for item in every_file:
-        if id(item) in stale and not module.check_mode and not os.path.isdir(os.path.dirname(item["path"])):
-            module.fail_json(msg=f"{item['path']}: its directory does not exist (list it in directories)")
+        try:
+            data = read_regular(item["path"])
+        except UnsafeFile as exc:
+            raise FileSetError(f"{exc}; the module replaces regular files only, nothing was changed") from None
+        except OSError as exc:
+            raise FileSetError(os_error_message(exc, "read")) from None
+        current[item["path"]] = None if data is None else data.decode("utf-8", "surrogateescape")
+    made = {os.path.normpath(item["path"]) for item, _created in planned}
+    for item in differing(every_file, current.get):
+        parent = os.path.dirname(os.path.normpath(item["path"]))
+        if not os.path.isdir(parent) and not any(m == parent or m.startswith(parent + "/") for m in made):
+            if os.path.lexists(parent):
+                raise FileSetError(f"{item['path']}: {parent} is not a directory")
+            if not module.check_mode:
+                raise FileSetError(f"{item['path']}: its directory does not exist (list it in directories)")
+    return planned, current
+
+
+def converge(module, p, planned, current):
+    changed, diffs = [], []
+    every_file = p["files"] + p["secret_files"]
+    ensure_directories(module, planned, changed, diffs)
+    stale = {id(f) for f in differing(every_file, current.get)}
     # Secrets without a check of their own (password and token files, certificates, keys) land
     # first: they are what the checked configurations name, and promtool insists they exist.
     inputs = [(f, True) for f in p["secret_files"] if not f.get("validate")]
@@ -311,6 +355,31 @@ def main():
             changed.append(path)
             diffs.append({"before_header": path, "after_header": path,
                           "before": "state: file\n", "after": "state: absent\n"})
+    return changed, diffs
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            directories=dict(type="list", elements="dict", default=[], options=DIRECTORY_OPTIONS),
+            files=dict(type="list", elements="dict", default=[], options=FILE_OPTIONS),
+            secret_files=dict(type="list", elements="dict", default=[], options=SECRET_OPTIONS, no_log=False),
+            service=dict(type="str"),
+            prune=dict(type="list", elements="dict", default=[], options=dict(
+                directory=dict(type="path", required=True),
+                patterns=dict(type="list", elements="str", required=True),
+            )),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        planned, current = preflight(module, p)
+        changed, diffs = converge(module, p, planned, current)
+    except FileSetError as err:
+        module.fail_json(msg=str(err))
+    except OSError as exc:
+        module.fail_json(msg=os_error_message(exc))
 
     service_changed, started = ensure_service(module, p["service"], changed) if p["service"] else (False, False)
     checksums = {f["path"]: hashlib.sha1(f["content"].encode("utf-8", "surrogateescape")).hexdigest() for f in p["files"]}

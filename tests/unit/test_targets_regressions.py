@@ -199,7 +199,7 @@ def test_check_mode_writes_nothing_not_even_a_lock(tmp_path):
     r = sync(jobs(fresh, ("one", ["a:1"])), check_mode=True)
     assert r["changed"] and not fresh.exists()
     sync(params(tmp_path, targets=["a:1"]))
-    os.unlink(tmp_path / ".limen.lock")
+    assert not (tmp_path / ".limen.lock").exists()  # removed while still held
     before = snapshot(tmp_path)
     r = sync(params(tmp_path, targets=["b:1"]), check_mode=True)
     assert r["changed"] and r["added"] == ["limen/b:1"]
@@ -219,7 +219,7 @@ def immutable(path):
 def test_read_only_directory_is_fine_when_nothing_changes(tmp_path):
     p = jobs(tmp_path, ("one", ["a:1"]))
     sync(p)
-    os.unlink(tmp_path / ".limen.lock")
+    assert not (tmp_path / ".limen.lock").exists()  # removed while still held
     with immutable(tmp_path):
         with pytest.raises(PermissionError):
             (tmp_path / "probe").write_text("")   # the directory really is read-only
