@@ -25,7 +25,13 @@ _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
 
 
 class UnsafeFile(ValueError):
-    """A path that is not a regular file (or too large) where one is read or written."""
+    """A path that is not a regular file (or too large) where one is read or written.
+
+    WHAT says what it is instead ("a FIFO (named pipe)", "a symbolic link", "too large")."""
+
+    def __init__(self, message, what=""):
+        super().__init__(message)
+        self.what = what
 
 
 def kind(mode):
@@ -46,12 +52,13 @@ def read_regular(path, follow=False, limit=READ_LIMIT):
         return None
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow:
-            raise UnsafeFile(f"{path} is a symbolic link; refusing to open a file through it") from None
+            raise UnsafeFile(f"{path} is a symbolic link; refusing to open a file through it",
+                             "a symbolic link") from None
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise UnsafeFile(f"{path} is {kind(info.st_mode)}, not a regular file")
+            raise UnsafeFile(f"{path} is {kind(info.st_mode)}, not a regular file", kind(info.st_mode))
         chunks, size = [], 0
         while True:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
@@ -60,7 +67,8 @@ def read_regular(path, follow=False, limit=READ_LIMIT):
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                raise UnsafeFile(f"{path} is larger than {limit} bytes; refusing to read it")
+                raise UnsafeFile(f"{path} is larger than {limit} bytes; refusing to read it",
+                                 f"larger than {limit} bytes")
         return b"".join(chunks)
     finally:
         os.close(fd)
@@ -162,3 +170,102 @@ def write_atomic(path, text, mode=0o644):
     """
     with staged(path, text, mode) as tmp:
         os.replace(tmp, path)
+
+
+# ---- directories another user can change: no symlink followed there ----
+def trusted(info):
+    """True when only root can change the entries of the directory with stat INFO."""
+    return info.st_uid == 0 and not info.st_mode & 0o022
+
+
+def untrusted_symlink(path):
+    """The first symlink on the way to the absolute PATH that sits in a directory a user other
+    than root can change (so that user can point it anywhere), or None.
+
+    Components that do not exist yet end the walk: they will be made as real directories.
+    """
+    current = "/"
+    for name in [n for n in path.split("/") if n]:
+        candidate = os.path.join(current, name)
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            return None
+        if stat.S_ISLNK(info.st_mode):
+            if not trusted(os.stat(current)):
+                return candidate
+            current = os.path.realpath(candidate)
+        else:
+            current = candidate
+    return None
+
+
+def _symlink_refused(path, parent_fd):
+    owner = os.fstat(parent_fd).st_uid
+    return UnsafeFile(f"{path} is a symbolic link in a directory that uid {owner} (not only root) can "
+                      "change; refusing to follow it")
+
+
+def open_directory(path):
+    """A file descriptor of the directory PATH, opened one component at a time: a symlink is
+    followed only where root alone could have made it, so another user cannot swap a directory
+    for a link between a check and a write. Raises UnsafeFile or OSError."""
+    fd = os.open("/", os.O_DIRECTORY | os.O_CLOEXEC)
+    walked = "/"
+    try:
+        for name in [n for n in path.split("/") if n]:
+            walked = os.path.join(walked, name)
+            fd = _open_child(fd, name, walked)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_child(parent_fd, name, path):
+    """Open directory NAME under PARENT_FD (closed here), following a link only in a trusted parent."""
+    follow = trusted(os.fstat(parent_fd))
+    try:
+        return os.open(name, os.O_DIRECTORY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW), dir_fd=parent_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and not follow:
+            with contextlib.suppress(OSError):
+                if stat.S_ISLNK(os.lstat(name, dir_fd=parent_fd).st_mode):
+                    raise _symlink_refused(path, parent_fd) from None
+        raise
+    finally:
+        os.close(parent_fd)
+
+
+def open_subdirectory(parent_fd, name, path, create=False):
+    """Like open_directory for one component below PARENT_FD (kept open); made when CREATE."""
+    if create:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=parent_fd)
+    return _open_child(os.dup(parent_fd), name, path)
+
+
+def write_at(dir_fd, name, text, mode=0o644, uid=-1, gid=-1):
+    """Replace NAME in the directory DIR_FD atomically with TEXT, owner and mode set before it appears."""
+    for _attempt in range(100):
+        tmp = f".tmp-{os.urandom(6).hex()}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=dir_fd)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temporary name", name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
+            handle.write(text)
+            handle.flush()
+            if uid != -1 or gid != -1:
+                os.fchown(handle.fileno(), uid, gid)
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dir_fd)

@@ -9,7 +9,9 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import UnsafeFile, read_regular
 from ansible_collections.limen.monitoring.plugins.module_utils.safe_names import (
     OutsideDirectory,
     bad_character,
@@ -64,6 +66,11 @@ def validate_folder(folder, field):
     problem = component_problem(folder, FOLDER_MAX)
     if folder == LOCK_NAME:
         problem = "is the name of the module's lock file"
+    if not problem and isinstance(folder, str) and unicodedata.normalize("NFC", folder) != folder:
+        # Café typed on two systems can be two byte strings that look alike: two folders in
+        # Grafana that nobody can tell apart. One spelling (NFC, what most systems type) only.
+        problem = (f"is not in Unicode NFC form; write it as {unicodedata.normalize('NFC', folder)!r} "
+                   "(the same characters, composed)")
     if problem:
         raise DashboardError(f"{field}: folder {folder!r} {problem} (it is the Grafana folder and a directory name)")
     return folder
@@ -238,17 +245,28 @@ def same(existing_text, wanted):
         return False
 
 
+def validate_datasource_uid(uid, field="datasource_uid"):
+    """The datasource uid every Prometheus reference is pointed at: Grafana's uid rule, whole value."""
+    if uid is not None and not full_match(UID_OK, uid):
+        raise DashboardError(f"{field}: {uid!r} must be 1-{UID_MAX} letters, digits, '-' or '_' "
+                             "(Grafana's uid rule; whitespace or a newline would point every panel at "
+                             "a datasource that does not exist)")
+    return uid
+
+
 def read_src(path, field):
-    """Text of a dashboard file on the managed host; every failure names the file."""
+    """Text of a dashboard file on the managed host; every failure names the file.
+
+    A FIFO or a device (/dev/zero) is refused before it is read, a file above
+    atomic_file.READ_LIMIT after it; a symlink to a regular file is fine."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except FileNotFoundError:
-        raise DashboardError(f"{field}: {path} does not exist") from None
-    except IsADirectoryError:
-        raise DashboardError(f"{field}: {path} is a directory, not a dashboard JSON file") from None
+        data = read_regular(path, follow=True)
+    except UnsafeFile as exc:
+        raise DashboardError(f"{field}: {path} is {exc.what}, not a dashboard JSON file") from None
     except OSError as exc:
         raise DashboardError(f"{field}: cannot read {path}: {exc.strerror or exc}") from None
+    if data is None:
+        raise DashboardError(f"{field}: {path} does not exist")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -275,7 +293,7 @@ def resolve(item, where, directory, datasource_uid=None, read=read_src):
         doc = parse(item["json"], source)
     elif item.get("src"):
         doc, source = parse(read(item["src"], _field(where, "src")), item["src"]), item["src"]
-    out = {"where": where, "folder": folder, "wanted": None, "unresolved": []}
+    out = {"where": where, "folder": folder, "wanted": None, "unresolved": [], "title": None}
     if item.get("state", "present") == "absent":
         uid = given_uid or (normalise(doc, source, None, folder)["uid"] if doc is not None else None)
         if not uid:
@@ -287,6 +305,7 @@ def resolve(item, where, directory, datasource_uid=None, read=read_src):
             doc = dict(doc, uid=given_uid)
         out["wanted"] = normalise(doc, source, datasource_uid, folder)
         out["unresolved"] = unresolved_inputs(out["wanted"])
+        out["title"] = out["wanted"]["title"]
         uid = out["wanted"]["uid"]
     return dict(out, uid=uid, path=dashboard_path(directory, folder, uid, where))
 

@@ -54,3 +54,13 @@ def attribute_problems(item, where):
                 _id_problem(item.get("group"), f"{where}.group" if where else "group", grp.getgrnam, "group"),
                 mode_problem(item.get("mode"), f"{where}.mode" if where else "mode")]
     return [p for p in problems if p]
+
+
+def numeric_ids(owner, group):
+    """(uid, gid) of OWNER and GROUP (names or numbers); -1 for one not given (as os.chown reads it)."""
+    def one(value, lookup, attr):
+        if value is None or value == "":
+            return -1
+        text = str(value)
+        return int(text) if _NUMERIC_ID.fullmatch(text) else getattr(lookup(text), attr)
+    return one(owner, pwd.getpwnam, "pw_uid"), one(group, grp.getgrnam, "gr_gid")
