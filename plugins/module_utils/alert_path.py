@@ -18,6 +18,55 @@ HINTS = {
 TLS_WORDS = ("x509", "certificate", "tls:", "https", "handshake")
 
 
+class UnexpectedShape(ValueError):
+    """An answer that is JSON, but not of the shape the API documents (named in the message)."""
+
+
+def describe(value):
+    """A short description of a JSON value for a message: 'null', 'an empty mapping', 'the string 'x''."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:60]!r}" + ("..." if len(value) > 60 else "")
+    if isinstance(value, dict):
+        keys = ", ".join(repr(k) for k in list(value)[:5])
+        return f"a mapping with keys {keys}" if value else "an empty mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)} items" if value else "an empty list"
+    return type(value).__name__
+
+
+def records(doc, path, source):
+    """DOC[path[0]][path[1]]... as a list of mappings; UnexpectedShape naming SOURCE and the shape otherwise.
+
+    PATH () means DOC itself is the list (Alertmanager's /api/v2/alerts)."""
+    node = doc
+    for depth, key in enumerate(path):
+        if not isinstance(node, dict) or key not in node:
+            where = ".".join(path[:depth]) or "the answer"
+            raise UnexpectedShape(f"{source} answered JSON of an unexpected shape: {where} is {describe(node)}, "
+                                  f"where a mapping with {key!r} was expected")
+        node = node[key]
+    want = ".".join(path) or "the answer"
+    if not isinstance(node, list):
+        raise UnexpectedShape(f"{source} answered JSON of an unexpected shape: {want} is {describe(node)}, "
+                              "where a list was expected")
+    for index, item in enumerate(node):
+        if not isinstance(item, dict):
+            raise UnexpectedShape(f"{source} answered JSON of an unexpected shape: {want}[{index}] is "
+                                  f"{describe(item)}, where a mapping was expected")
+    return node
+
+
+def _labels(item):
+    labels = item.get("labels")
+    return labels if isinstance(labels, dict) else {}
+
+
 def hint_for(job, error):
     """What to check for a failed request of JOB that failed with ERROR."""
     text = (error or "").lower()
@@ -33,7 +82,7 @@ def target_problems(active_targets, jobs):
     """
     problems, seen = [], set()
     for target in active_targets:
-        labels = target.get("labels") or {}
+        labels = _labels(target)
         job = labels.get("job")
         if job not in jobs:
             continue
@@ -57,7 +106,7 @@ def alertmanager_problems(active, expected):
 
     ACTIVE are the URLs of /api/v1/alertmanagers activeAlertmanagers (ending in /api/v2/alerts).
     """
-    have = {_strip(a.get("url", "")).removesuffix("/api/v2/alerts") for a in active}
+    have = {_strip(str(a.get("url", ""))).removesuffix("/api/v2/alerts") for a in active}
     problems = []
     for am in expected:
         if _strip(am["url"]) not in have:
@@ -74,7 +123,7 @@ def has_watchdog(alerts, external_labels):
     Prometheus the Watchdog came from when several send to one Alertmanager.
     """
     for alert in alerts or []:
-        labels = alert.get("labels") or {}
+        labels = _labels(alert)
         if labels.get("alertname") != "Watchdog":
             continue
         if all(labels.get(k) == str(v) for k, v in (external_labels or {}).items()):

@@ -126,12 +126,15 @@ from ansible.module_utils.urls import ConnectionError as UrlConnectionError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import (
+    UnexpectedShape,
     alertmanager_problems,
     delivery_problem,
     has_watchdog,
     probe_is_definitive,
+    records,
     target_problems,
 )
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import UnsafeFile, read_regular
 
 
 def request(url, username="", password="", ca_file="", timeout=10):
@@ -142,7 +145,11 @@ def request(url, username="", password="", ca_file="", timeout=10):
         headers["Authorization"] = f"Basic {token}"
     try:
         resp = open_url(url, headers=headers, timeout=timeout, validate_certs=True, ca_path=ca_file or None)
-        return json.loads(resp.read() or b"null"), None
+        body = resp.read(16 * 1024 * 1024)
+        try:
+            return json.loads(body or b"null"), None
+        except (ValueError, RecursionError):
+            return None, f"the answer is not JSON (it starts with {body[:40]!r}); is {url} the right URL?"
     except urllib.error.HTTPError as exc:
         return None, f"{exc.code} {exc.reason}"
     except urllib.error.URLError as exc:
@@ -156,26 +163,38 @@ def request(url, username="", password="", ca_file="", timeout=10):
         return None, str(exc)
 
 
-def check(p, waited):
-    """([problems], definitive) for one pass."""
+def check(p, waited, password=None):
+    """([problems], definitive) for one pass. An answer of an unexpected shape is definitive.
+
+    PASSWORD: the delivery password, read from delivery.password_file when None."""
+    if password is None:
+        password, problem = delivery_password(p["delivery"])
+        if problem:
+            return [problem], True
+    try:
+        return _check(p, waited, password)
+    except UnexpectedShape as exc:
+        return [str(exc)], True
+
+
+def _check(p, waited, password):
     prom = p["prometheus"]
     base = prom["url"].rstrip("/")
     auth = (prom["username"], prom["password"], prom["ca_file"])
-    targets, err = request(base + "/api/v1/targets?state=active", *auth)
+    url = base + "/api/v1/targets?state=active"
+    targets, err = request(url, *auth)
     if err:
         return [f"cannot query Prometheus at {base}: {err}"], probe_is_definitive(err)
-    problems = target_problems(targets["data"]["activeTargets"], p["jobs"])
-    ams, err = request(base + "/api/v1/alertmanagers", *auth)
+    problems = target_problems(records(targets, ("data", "activeTargets"), f"Prometheus at {url}"), p["jobs"])
+    url = base + "/api/v1/alertmanagers"
+    ams, err = request(url, *auth)
     if err:
         return problems + [f"cannot query Prometheus at {base}: {err}"], probe_is_definitive(err)
-    problems += alertmanager_problems(ams["data"]["activeAlertmanagers"], p["alertmanagers"])
+    problems += alertmanager_problems(records(ams, ("data", "activeAlertmanagers"), f"Prometheus at {url}"),
+                                      p["alertmanagers"])
     definitive = False
     query = urllib.parse.urlencode({"filter": 'alertname="Watchdog"', "active": "true"})
     delivery = p["delivery"] or {}
-    password = ""
-    if delivery.get("password_file"):
-        with open(delivery["password_file"], encoding="utf-8") as handle:
-            password = handle.read().strip()
     for am in p["alertmanagers"]:
         url = am["url"].rstrip("/")
         # What Prometheus would get right now with its own credentials and CA: an Alertmanager
@@ -189,9 +208,50 @@ def check(p, waited):
         alerts, err = request(f"{url}/api/v2/alerts?{query}", am["username"], am["password"], am["ca_file"])
         if err:
             problems.append(f"cannot query Alertmanager {am['name']} at {url}: {err}")
-        elif not has_watchdog(alerts, p["external_labels"]):
+        elif not has_watchdog(records(alerts, (), f"Alertmanager {am['name']} at {url}/api/v2/alerts"),
+                              p["external_labels"]):
             problems.append(delivery_problem(am, None, waited))
     return problems, definitive
+
+
+def argument_problems(p):
+    """Bad arguments, each naming the option and the value: found before any request."""
+    problems = []
+    if p["interval"] <= 0:
+        problems.append(f"interval: {p['interval']!r} must be a number of seconds above 0")
+    if p["timeout"] < 0:
+        problems.append(f"timeout: {p['timeout']!r} must be 0 or more seconds")
+    files = [("prometheus.ca_file", p["prometheus"]["ca_file"]), ("delivery.ca_file", (p["delivery"] or {}).get("ca_file"))]
+    files += [(f"alertmanagers[{i}].ca_file", am["ca_file"]) for i, am in enumerate(p["alertmanagers"])]
+    for option, path in files:
+        problem = _file_problem(path)
+        if problem:
+            problems.append(f"{option}: {problem}")
+    return problems
+
+
+def _file_problem(path):
+    if not path:
+        return None
+    try:
+        if read_regular(path, follow=True, limit=1024 * 1024) is None:
+            return f"{path} does not exist"
+    except UnsafeFile as exc:
+        return f"{path} is {exc.what}, not a file"
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    return None
+
+
+def delivery_password(delivery):
+    """(the password Prometheus sends to the Alertmanagers, read from its file; a problem or None)."""
+    path = (delivery or {}).get("password_file")
+    if not path:
+        return "", None
+    problem = _file_problem(path)
+    if problem:
+        return "", f"delivery.password_file: {problem}"
+    return read_regular(path, follow=True, limit=1024 * 1024).decode("utf-8", "replace").strip(), None
 
 
 def main():
@@ -213,12 +273,16 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    password, problem = delivery_password(p["delivery"])
+    problems = argument_problems(p) + ([problem] if problem else [])
+    if problems:
+        module.fail_json(msg="; ".join(problems), problems=problems)
     start = time.monotonic()
     polls = 0
     while True:
         polls += 1
         waited = time.monotonic() - start
-        problems, definitive = check(p, waited)
+        problems, definitive = check(p, waited, password)
         if not problems:
             module.exit_json(changed=False, waited=round(waited, 1), polls=polls)
         if definitive or waited >= p["timeout"]:
