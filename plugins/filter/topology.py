@@ -8,23 +8,60 @@ Documentation: topology.yml and scrape_configs.yml beside this file.
 
 from __future__ import annotations
 
+import functools
+import os
+
+import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
     scrape_configs,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+    misspelt_variables,
     settings_errors,
     topology,
 )
 
+# The collection's roles, beside plugins/ in the source tree and in an installed collection.
+ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "roles")
+# Facts the collection itself sets on every host.
+SET_BY_THE_COLLECTION = {"monitoring_topology"}
+
+
+@functools.lru_cache(maxsize=1)
+def known_variables(roles=ROLES):
+    """Every public variable of the collection's roles: argument specs, defaults and vars."""
+    names = set(SET_BY_THE_COLLECTION)
+    for role in sorted(os.listdir(roles)):
+        for part in ("meta/argument_specs.yml", "defaults/main.yml", "vars/main.yml"):
+            path = os.path.join(roles, role, part)
+            if not os.path.isfile(path):
+                continue
+            with open(path, encoding="utf-8") as handle:
+                doc = yaml.safe_load(handle) or {}
+            if part.startswith("meta/"):
+                for entry in (doc.get("argument_specs") or {}).values():
+                    names.update((entry or {}).get("options") or {})
+            else:
+                names.update(doc)
+    return frozenset(names)
+
 
 def _topology(groups, hostvars, defaults):
     try:
-        return topology(groups, hostvars, defaults)
+        topo = topology(groups, hostvars, defaults)
     except InventoryError as exc:
         raise AnsibleFilterError(str(exc)) from None
+    hosts = list(topo["hosts"])
+    typos = misspelt_variables(hosts, hostvars, known_variables())
+    if typos and defaults.get("strict_variables"):
+        raise AnsibleFilterError("; ".join(typos) + " (monitoring_strict_variables is true)")
+    for message in typos:
+        Display().warning(message)
+    return topo
 
 
 def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):

@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+from ansible_collections.limen.monitoring.plugins.module_utils import validate
 from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     TargetError,
+    display,
     normalize_target,
     validate_job,
 )
@@ -25,7 +27,7 @@ def scrape_jobs(hosts, hostvars, addresses, node_endpoints, node_job="node", res
     NODE_ENDPOINTS maps each node_exporter host to {host, port}: a target in NODE_JOB.
     Job names in RESERVED belong to the collection's own jobs and are refused.
     """
-    jobs = {}
+    jobs, seen = {}, {}
     for host in hosts:
         endpoints = hostvars[host].get("monitoring_endpoints", [])
         where = f"host {host}: monitoring_endpoints"
@@ -48,6 +50,9 @@ def scrape_jobs(hosts, hostvars, addresses, node_endpoints, node_job="node", res
             labels = ep.get("labels") or {}
             if not isinstance(labels, dict):
                 raise InventoryError(f"{here}.labels must be a mapping of label names to values")
+            if "host" in labels:
+                raise InventoryError(f"{here}.labels.host: {labels['host']!r}: the label 'host' is the collection's "
+                                     f"own (the inventory host's name, here {host!r}); give yours another name")
             target = {"host": ep.get("address") or addresses[host], "port": ep["port"],
                       "labels": {"host": host, **labels}}
             if ep.get("path"):
@@ -58,14 +63,36 @@ def scrape_jobs(hosts, hostvars, addresses, node_endpoints, node_job="node", res
             # here the message names the inventory host and its entry.
             try:
                 validate_job(job, f"{here}.job")
-                normalize_target(target, here)
+                if ep.get("address"):
+                    validate.host(ep["address"], f"{here}.address")
+                key, _labels = normalize_target(target, here)
             except TargetError as exc:
                 raise InventoryError(str(exc)) from None
+            if (job, key) in seen:
+                raise InventoryError(f"{here}: job {job!r} target {display(key)} is also given by "
+                                     f"{seen[job, key]}; Prometheus would scrape it twice")
+            seen[job, key] = here
             jobs.setdefault(job, []).append(target)
     for host, endpoint in node_endpoints.items():
         jobs.setdefault(node_job, []).append(
             {"host": endpoint["host"], "port": endpoint["port"], "labels": {"host": host}})
     return [{"name": name, "targets": targets} for name, targets in sorted(jobs.items())]
+
+
+def job_settings_problems(name, extra):
+    """Problems of prometheus_job_settings.NAME (checked by the topology role before any host changes)."""
+    where = f"prometheus_job_settings.{name}"
+    if extra is None:
+        return []
+    if not isinstance(extra, dict):
+        return [f"{where}: {extra!r} must be a mapping of scrape config settings"]
+    problems = [f"{where}.{key}: set by the role from the inventory, remove it"
+                for key in ("job_name", "file_sd_configs", "static_configs") if key in extra]
+    auth = extra.get("basic_auth")
+    if auth and (not isinstance(auth, dict) or not auth.get("username") or not auth.get("password")):
+        shown = {k: ("<hidden>" if k == "password" else v) for k, v in auth.items()} if isinstance(auth, dict) else auth
+        problems.append(f"{where}.basic_auth: {shown!r} needs username and password")
+    return problems
 
 
 def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
@@ -91,10 +118,10 @@ def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
             # Targets a service's own playbook registers for the same job (direct module use).
             files.append(f"{services_dir}/{name}.json")
         conf = {"job_name": name, "file_sd_configs": [{"files": files}]}
+        problems = job_settings_problems(name, settings.get(name))
+        if problems:
+            raise InventoryError("; ".join(problems))
         extra = dict(settings.get(name) or {})
-        for key in ("job_name", "file_sd_configs", "static_configs"):
-            if key in extra:
-                raise InventoryError(f"prometheus_job_settings.{name}.{key}: set by the role, remove it")
         token = extra.pop("bearer_token", None)
         if token:
             secrets.append({"name": f"{name}.token", "value": str(token)})
@@ -102,8 +129,6 @@ def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
                                       "credentials_file": f"{secrets_dir}/{name}.token"}
         auth = extra.pop("basic_auth", None)
         if auth:
-            if not isinstance(auth, dict) or not auth.get("username") or not auth.get("password"):
-                raise InventoryError(f"prometheus_job_settings.{name}.basic_auth needs username and password")
             secrets.append({"name": f"{name}.password", "value": str(auth["password"])})
             extra["basic_auth"] = {"username": auth["username"],
                                    "password_file": f"{secrets_dir}/{name}.password"}

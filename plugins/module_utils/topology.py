@@ -12,11 +12,14 @@ The inventory contract (every host variable the collection reads) is INVENTORY_V
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 
+from ansible_collections.limen.monitoring.plugins.module_utils import validate
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
+    job_settings_problems,
     scrape_jobs,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import add_clients
@@ -81,6 +84,11 @@ def host_address(host, hvars):
         text = str(explicit)
         if not (_is_ip(text) or _HOST_NAME.fullmatch(text)):
             raise InventoryError(f"{where}: {text!r} is neither an IP address nor a host name")
+        if not _is_ip(text):
+            try:
+                validate.host(text, where)  # all-digit labels: meant as IPv4 (999.1.1.1), and not one
+            except validate.ValidationError as exc:
+                raise InventoryError(str(exc)) from None
         return text
     ansible_host = str(hvars.get("ansible_host") or "")
     if ansible_host and _is_ip(ansible_host):
@@ -94,10 +102,10 @@ def _join(address, port):
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def _endpoint(hvars, component, address, defaults):
-    """{target, url, scheme, port} of COMPONENT on a host (host variables override defaults)."""
+def _endpoint(host, hvars, component, address, defaults):
+    """{target, url, scheme, port} of COMPONENT on HOST (host variables override defaults)."""
     port = parse_port(hvars.get(f"{component}_port", defaults[f"{component}_port"]),
-                      f"{component}_port")
+                      f"host {host}: {component}_port")
     listen = str(hvars.get(f"{component}_listen_address", "") or "")
     # A wildcard or unset listen address is reached at the host's own address.
     reach = address if listen in _WILDCARD else listen
@@ -134,11 +142,11 @@ def topology(groups, hostvars, defaults):
                  "server_ports": [], "metrics_ports": []}
         if node:
             node_hosts.append(host)
-            ne = _endpoint(hvars, "node_exporter", address, defaults)
+            ne = _endpoint(host, hvars, "node_exporter", address, defaults)
             result["node_exporter"][host] = ne
         if is_server:
             for component in ("prometheus", "alertmanager", "grafana"):
-                result[component][host] = _endpoint(hvars, component, address, defaults)
+                result[component][host] = _endpoint(host, hvars, component, address, defaults)
             grafana = parse_flag(hvars.get("grafana_enabled", defaults["grafana_enabled"]),
                                  f"host {host}: grafana_enabled")
             entry["grafana"] = grafana
@@ -162,7 +170,7 @@ def topology(groups, hostvars, defaults):
         entry["storage"] = host in stores
         entry["storage_ports"] = []
         if entry["storage"]:
-            result["victoriametrics"][host] = _endpoint(hvars, "victoriametrics", address, defaults)
+            result["victoriametrics"][host] = _endpoint(host, hvars, "victoriametrics", address, defaults)
             entry["storage_ports"] = [result["victoriametrics"][host]["port"]]
         # Servers and storage hosts have a firewall unless told not to; service hosts opt in.
         guarded = is_server or entry["storage"]
@@ -318,13 +326,36 @@ def settings_errors(topo, settings):
         for name in (overrides or {}) if isinstance(overrides, dict) else ["(not a mapping)"]:
             if name not in shipped_thresholds:
                 errors.append(f"prometheus_alert_overrides.{job}.{name}: unknown threshold")
-    for job in settings["job_settings"] or {}:
+    for job, extra in (settings["job_settings"] or {}).items():
         if job not in jobs:
             errors.append(f"prometheus_job_settings.{job}: no inventory host defines this job "
                           f"(known: {', '.join(sorted(jobs)) or 'none'})")
+        errors += job_settings_problems(job, extra)
     for var in ("prometheus_web_users", "alertmanager_web_users", "node_exporter_web_users"):
         for user, password in (settings.get(var) or {}).items():
             if len(str(password).encode()) > 72:
                 errors.append(f"{var}.{user}: the password is longer than 72 bytes, which bcrypt "
                               "cannot hash (it would silently ignore the rest); use a shorter one")
     return errors
+
+
+# Prefixes of the collection's public variables: an unknown name with one of them is most
+# likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
+VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
+                     "victoriametrics_", "monitoring_", "topology_")
+
+
+def misspelt_variables(hosts, hostvars, known):
+    """Messages for host variables with a collection prefix that are not KNOWN but close to a
+    known name, each naming the hosts and the likely intended name."""
+    known = set(known) | set(INVENTORY_VARS)
+    found = {}
+    for host in hosts:
+        for name in hostvars[host]:
+            if not isinstance(name, str) or name in known or not name.startswith(VARIABLE_PREFIXES):
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+            if close:
+                found.setdefault((name, close[0]), []).append(host)
+    return [f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is "
+            f"ignored; did you mean {guess}?" for (name, guess), hosts_ in sorted(found.items())]
