@@ -118,10 +118,6 @@ def test_an_alertmanager_mapping_instead_of_a_list_is_named():
         records({"alerts": []}, (), "Alertmanager am at http://a/api/v2/alerts")
 
 
-def _alert_args(tmp_path, **delivery):
-    return {"prometheus": {"url": "http://127.0.0.1:9"}, "delivery": delivery, "timeout": 0}
-
-
 def test_alert_path_check_bad_arguments_are_messages(tmp_path):
     cases = [({"delivery": {"password_file": str(tmp_path / "missing")}},
               f"delivery.password_file: {tmp_path}/missing does not exist"),

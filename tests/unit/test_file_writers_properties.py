@@ -71,7 +71,7 @@ def file_sets(draw):
         elif where == "blocked":  # a directory to make below a file
             directories.append({"path": f"{{t}}/blocker/{name}", **attrs})
         else:
-            files.append({"path": f"{{t}}/fifo", "content": "x", **attrs})
+            files.append({"path": "{t}/fifo", "content": "x", **attrs})
     files = list({f["path"]: f for f in files}.values())
     return {"directories": [{"path": "{t}/new"}] + directories, "files": files}, bad
 
