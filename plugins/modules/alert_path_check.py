@@ -22,6 +22,8 @@ description:
     401, 403 or certificate error there is reported at once, as the reason why Prometheus
     cannot deliver.
   - Only reads; never changes anything.
+  - An answer that is not JSON of the documented shape fails at once, naming the URL and what
+    came back; a missing O(delivery.password_file) or C(ca_file) is named before any request.
 version_added: 0.1.0
 author: limen.monitoring maintainers (!UNKNOWN)
 options:
@@ -67,7 +69,7 @@ options:
     type: int
     default: 120
   interval:
-    description: Seconds between two polls while waiting.
+    description: Seconds between two polls while waiting; above 0.
     type: float
     default: 2
 attributes:

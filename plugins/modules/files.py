@@ -22,6 +22,13 @@ description:
   - Each file is replaced atomically (written beside it, then renamed), with its owner and mode set
     before it appears, so readers never see a half-written or briefly world-readable file.
   - The content of O(secret_files) is never logged nor shown in a diff.
+  - Every entry is checked before anything is created, and a refused call changes nothing. Refused
+    are relative paths, one path given twice (also spelt C(d/./a)), paths under C(/proc), C(/sys) and
+    C(/dev), a destination that is a directory, FIFO, device or symlink (never opened), a directory to
+    make below a file, an unknown owner or group (outside check mode: an earlier task may create them),
+    a malformed mode such as C(0999), and a O(files[].validate) command that is not installed.
+  - A write the kernel refuses (full or read-only file system, an immutable file) fails naming the path
+    and the likely cause.
 version_added: 0.2.0
 author: limen.monitoring maintainers (!UNKNOWN)
 options:
@@ -87,7 +94,10 @@ options:
         type: path
         required: true
       patterns:
-        description: Shell patterns of the file names to consider, such as C(*.yml).
+        description:
+          - Shell patterns of the file names to consider, such as C(*.yml).
+          - As in the shell, a name starting with C(.) is matched only by a pattern starting with C(.)
+            (C(*) leaves hidden files alone).
         type: list
         elements: str
         required: true

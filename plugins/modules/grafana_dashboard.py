@@ -33,7 +33,8 @@ options:
     required: true
   datasource_uid:
     description:
-      - uid of the provisioned Prometheus datasource every Prometheus reference is pointed at.
+      - uid of the provisioned Prometheus datasource every Prometheus reference is pointed at;
+        1-40 letters, digits, C(-) or C(_) (whitespace or a newline is refused).
       - In a dashboard exported for sharing, fills in the C(${DS_...}) placeholders of its
         Prometheus datasource inputs (C(__inputs)); placeholders of other inputs are left as they are
         and reported in RV(unresolved).
@@ -106,6 +107,12 @@ notes:
     variables) are Grafana's to fill in and are left alone.
   - Without changes to make, the module takes no lock and writes nothing, so it also succeeds on a
     read-only directory that is already converged.
+  - Grafana refuses a second dashboard of the same title in a folder; the module refuses it first.
+    A folder name must be in Unicode NFC, so C(Café) typed on two systems is one folder.
+  - Where a user other than root can change a directory on the way to the files (Grafana's own
+    C(grafana)-owned tree), a symlink there is refused, and files are written and removed through
+    directory descriptors, so a link planted during the run is not followed either.
+  - O(src) must be a regular file (a FIFO or C(/dev/zero) is refused before it is read).
 seealso:
   - name: Grafana dashboard provisioning
     description: The file provider that reads O(directory).

@@ -26,7 +26,7 @@ author: limen.monitoring maintainers (!UNKNOWN)
 options:
   directory:
     description:
-      - Directory holding the job files (C(<job>.json)). Created when missing.
+      - Directory holding the job files (C(<job>.json)), an absolute path. Created when missing.
       - Give each owner its own directory. The C(limen.monitoring.prometheus) role prunes
         C(/etc/prometheus/file_sd/inventory); register targets from elsewhere (a service's own
         playbook) in C(/etc/prometheus/file_sd/services).
@@ -94,7 +94,10 @@ notes:
     except C(__metrics_path__), C(__scheme__), C(__scrape_interval__), C(__scrape_timeout__)
     and C(__param_<name>).
   - An existing job file that is not UTF-8 or not file_sd JSON is never overwritten; the run
-    fails naming it.
+    fails naming it. A job file or manifest that is a symlink, FIFO or device is never opened.
+  - A boolean label value (YAML C(yes)) is refused; quote it so the label holds the text meant.
+  - O(owner), O(group) and O(mode) are checked before anything is written. The lock file
+    C(.limen.lock) is never followed through a symlink and is removed when the call ends.
 extends_documentation_fragment:
   - ansible.builtin.files
   - limen.monitoring.attributes
