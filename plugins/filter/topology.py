@@ -20,7 +20,6 @@ from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs im
     scrape_configs,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
-    misspelt_variables,
     settings_errors,
     topology,
 )
@@ -52,11 +51,10 @@ def known_variables(roles=ROLES):
 
 def _topology(groups, hostvars, defaults):
     try:
-        topo = topology(groups, hostvars, defaults)
+        topo = topology(groups, hostvars, defaults, known_variables())
     except InventoryError as exc:
         raise AnsibleFilterError(str(exc)) from None
-    hosts = list(topo["hosts"])
-    typos = misspelt_variables(hosts, hostvars, known_variables())
+    typos = topo.pop("misspelt_variables")
     if typos and defaults.get("strict_variables"):
         raise AnsibleFilterError("; ".join(typos) + " (monitoring_strict_variables is true)")
     for message in typos:

@@ -33,6 +33,10 @@ INVENTORY_VARS = {
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
+# Prefixes of the collection's public variables: an unknown name with one of them is most
+# likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
+VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
+                     "victoriametrics_", "monitoring_", "topology_")
 # Job names the collection itself uses for its own scrape jobs.
 RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_sd_services")
 # The variable that turns TLS on for each component (its server certificate).
@@ -117,13 +121,15 @@ def _endpoint(host, hvars, component, address, defaults):
             "scheme": scheme}
 
 
-def topology(groups, hostvars, defaults):
+def topology(groups, hostvars, defaults, known_variables=None):
     """Everything the roles need to know about each other, from the inventory.
 
     DEFAULTS holds the roles' defaults (`<component>_port`, `servers_group`,
     `services_group`, `scrape_interval`, ...), as visible in the play; host variables
-    override them per host.
+    override them per host. With KNOWN_VARIABLES (the roles' declared names), host variables
+    that look like misspellings of them are listed in "misspelt_variables".
     """
+    misspelt = {}
     servers = list(groups.get(defaults["servers_group"]) or [])
     services = list(groups.get(defaults["services_group"]) or [])
     stores = list(groups.get(defaults.get("storage_group", "victoriametrics")) or [])
@@ -133,7 +139,9 @@ def topology(groups, hostvars, defaults):
               "victoriametrics": {}}
     everyone = servers + [h for h in services if h not in servers]
     for host in everyone + [h for h in stores if h not in everyone]:
-        hvars = hostvars[host]
+        hvars = hostvars[host]  # once per host: each lookup of a host's variables costs
+        if known_variables is not None:
+            _misspelt(host, hvars, known_variables, misspelt)
         is_server = host in servers
         node = is_server or parse_flag(hvars.get("monitoring_node_exporter", False),
                                        f"host {host}: monitoring_node_exporter")
@@ -188,6 +196,9 @@ def topology(groups, hostvars, defaults):
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
     result["job_names"] = [j["name"] for j in result["jobs"]]
     result["rule_files"] = rule_files
+    result["misspelt_variables"] = [
+        f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is ignored; "
+        f"did you mean {guess}?" for (name, guess), hosts_ in sorted(misspelt.items())]
     result["server_addresses"] = [hosts[h]["address"] for h in servers]
     # What the collection's own clients need: internal users, passwords, CA, certificates
     # (problems are reported by settings_errors, with the others).
@@ -339,23 +350,14 @@ def settings_errors(topo, settings):
     return errors
 
 
-# Prefixes of the collection's public variables: an unknown name with one of them is most
-# likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
-VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
-                     "victoriametrics_", "monitoring_", "topology_")
 
-
-def misspelt_variables(hosts, hostvars, known):
-    """Messages for host variables with a collection prefix that are not KNOWN but close to a
-    known name, each naming the hosts and the likely intended name."""
-    known = set(known) | set(INVENTORY_VARS)
-    found = {}
-    for host in hosts:
-        for name in hostvars[host]:
-            if not isinstance(name, str) or name in known or not name.startswith(VARIABLE_PREFIXES):
-                continue
-            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
-            if close:
-                found.setdefault((name, close[0]), []).append(host)
-    return [f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is "
-            f"ignored; did you mean {guess}?" for (name, guess), hosts_ in sorted(found.items())]
+def _misspelt(host, hvars, known, found):
+    """Add to FOUND {(name, likely name): [hosts]} the variables of HOST with a collection prefix
+    that are not KNOWN (nor inventory variables) but close to a known name."""
+    for name in hvars:
+        if not isinstance(name, str) or not name.startswith(VARIABLE_PREFIXES) or name in known \
+                or name in INVENTORY_VARS:
+            continue
+        close = difflib.get_close_matches(name, set(known) | set(INVENTORY_VARS), n=1, cutoff=0.85)
+        if close:
+            found.setdefault((name, close[0]), []).append(host)

@@ -99,3 +99,25 @@ def test_a_good_inventory_passes(tmp_path):
     rc, out = run_topology(tmp_path, inventory(), refused=False)
     assert rc == 0, out
     assert "not a variable of the collection" not in out, out
+
+
+def test_misspelt_variables_are_found_once_per_name_naming_every_host():
+    from ansible_collections.limen.monitoring.plugins.filter.topology import known_variables
+    from ansible_collections.limen.monitoring.plugins.module_utils.topology import topology
+
+    groups = {"monitoring_servers": ["mon"], "monitored_services": ["a", "b"]}
+    typo = {"prometheus_job_setings": {}, "grafana_admin_pasword": "x", "prometheus_my_own_thing": 1,
+            "unrelated_job_setings": 1}
+    hostvars = {"mon": {"monitoring_address": "10.0.0.1", **typo},
+                "a": {"monitoring_address": "10.0.0.2", "prometheus_job_setings": {}}, "b": {"monitoring_address": "10.0.0.3"}}
+    defaults = {"servers_group": "monitoring_servers", "services_group": "monitored_services",
+                "prometheus_port": 9090, "alertmanager_port": 9093, "alertmanager_cluster_port": 9094,
+                "alertmanager_cluster_peers": [], "node_exporter_port": 9100, "grafana_port": 3000,
+                "scrape_interval": "30s", "grafana_enabled": True, "firewall_enabled": True,
+                "firewall_protect_metrics": False}
+    found = topology(groups, hostvars, defaults, known_variables())["misspelt_variables"]
+    assert found == [
+        "grafana_admin_pasword (host mon): not a variable of the collection, so it is ignored; "
+        "did you mean grafana_admin_password?",
+        "prometheus_job_setings (host a, mon): not a variable of the collection, so it is ignored; "
+        "did you mean prometheus_job_settings?"]
