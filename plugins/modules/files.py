@@ -25,7 +25,7 @@ description:
   - Every entry is checked before anything is created, and a refused call changes nothing. Refused
     are relative paths, one path given twice (also spelt C(d/./a)), paths under C(/proc), C(/sys) and
     C(/dev), a destination that is a directory, FIFO, device or symlink (never opened), a directory to
-    make below a file, an unknown owner or group (outside check mode: an earlier task may create them),
+    make below a file, an unknown owner or group (outside check mode, since an earlier task may create them),
     a malformed mode such as C(0999), and a O(files[].validate) command that is not installed.
   - A write the kernel refuses (full or read-only file system, an immutable file) fails naming the path
     and the likely cause.
