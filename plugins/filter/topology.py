@@ -62,9 +62,10 @@ def _topology(groups, hostvars, defaults):
     return topo
 
 
-def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
+def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None, discovery=None,
+                    internal_networks=None):
     try:
-        return scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir)
+        return scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir, discovery, internal_networks)
     except InventoryError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.limen.monitoring.plugins.module_utils import validate
+from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import scrape_config as dns_scrape_config
 from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     TargetError,
     display,
@@ -79,15 +80,15 @@ def scrape_jobs(hosts, hostvars, addresses, node_endpoints, node_job="node", res
     return [{"name": name, "targets": targets} for name, targets in sorted(jobs.items())]
 
 
-def job_settings_problems(name, extra):
+def job_settings_problems(name, extra, where=None):
     """Problems of prometheus_job_settings.NAME (checked by the topology role before any host changes)."""
-    where = f"prometheus_job_settings.{name}"
+    where = where or f"prometheus_job_settings.{name}"
     if extra is None:
         return []
     if not isinstance(extra, dict):
         return [f"{where}: {extra!r} must be a mapping of scrape config settings"]
     problems = [f"{where}.{key}: set by the role from the inventory, remove it"
-                for key in ("job_name", "file_sd_configs", "static_configs") if key in extra]
+                for key in ("job_name", "file_sd_configs", "static_configs", "dns_sd_configs") if key in extra]
     auth = extra.get("basic_auth")
     if auth and (not isinstance(auth, dict) or not auth.get("username") or not auth.get("password")):
         shown = {k: ("<hidden>" if k == "password" else v) for k, v in auth.items()} if isinstance(auth, dict) else auth
@@ -95,21 +96,24 @@ def job_settings_problems(name, extra):
     return problems
 
 
-def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
-    """Scrape configs for JOBS plus the secret files they reference.
+def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None, discovery=None,
+                   internal_networks=None):
+    """Scrape configs for JOBS and the DISCOVERY jobs, plus the secret files they reference.
 
     SETTINGS[job] is passed through to the scrape config, except that bearer_token and
     basic_auth.password become files in SECRETS_DIR, so prometheus.yml holds no secret
-    and its diff can be shown.
+    and its diff can be shown. DISCOVERY holds the declared DNS discovery jobs (topology's
+    `discovery`); their targets are kept only inside INTERNAL_NETWORKS and the watched zones.
     Returns {"scrape_configs": [...], "secrets": [{"name", "value"}]}.
     """
     settings = settings or {}
-    known = {job["name"] for job in jobs}
+    discovery = discovery or []
+    known = {job["name"] for job in jobs} | {entry["job"] for entry in discovery}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise InventoryError(
             f"prometheus_job_settings names jobs no inventory host defines: {', '.join(unknown)} "
-            f"(known jobs: {', '.join(sorted(known)) or 'none'})")
+            f"(known jobs, with those prometheus_dns_discovery declares: {', '.join(sorted(known)) or 'none'})")
     configs, secrets = [], []
     for job in jobs:
         name = job["name"]
@@ -118,20 +122,38 @@ def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None):
             # Targets a service's own playbook registers for the same job (direct module use).
             files.append(f"{services_dir}/{name}.json")
         conf = {"job_name": name, "file_sd_configs": [{"files": files}]}
-        problems = job_settings_problems(name, settings.get(name))
-        if problems:
-            raise InventoryError("; ".join(problems))
-        extra = dict(settings.get(name) or {})
-        token = extra.pop("bearer_token", None)
-        if token:
-            secrets.append({"name": f"{name}.token", "value": str(token)})
-            extra["authorization"] = {"type": "Bearer",
-                                      "credentials_file": f"{secrets_dir}/{name}.token"}
-        auth = extra.pop("basic_auth", None)
-        if auth:
-            secrets.append({"name": f"{name}.password", "value": str(auth["password"])})
-            extra["basic_auth"] = {"username": auth["username"],
-                                   "password_file": f"{secrets_dir}/{name}.password"}
-        conf.update(extra)
+        configs.append(_with_settings(conf, settings.get(name), secrets_dir, secrets))
+    for index, entry in enumerate(discovery):
+        conf = dns_scrape_config(entry, internal_networks, services_dir)
+        # Its settings are in its entry or in prometheus_job_settings (settings_errors refuses both).
+        if entry.get("settings") and entry["job"] not in settings:
+            conf = _with_settings(conf, entry["settings"], secrets_dir, secrets,
+                                  f"prometheus_dns_discovery[{index}].settings")
+        else:
+            conf = _with_settings(conf, settings.get(entry["job"]), secrets_dir, secrets)
         configs.append(conf)
     return {"scrape_configs": configs, "secrets": secrets}
+
+
+def _with_settings(conf, job_settings, secrets_dir, secrets, where=None):
+    """CONF with the job's settings merged in; its secrets appended to SECRETS as files."""
+    name = conf["job_name"]
+    problems = job_settings_problems(name, job_settings, where)
+    if problems:
+        raise InventoryError("; ".join(problems))
+    extra = dict(job_settings or {})
+    if "relabel_configs" in extra and "relabel_configs" in conf:
+        # The role's own rules (what a discovered target may be) come first.
+        extra["relabel_configs"] = conf["relabel_configs"] + list(extra["relabel_configs"] or [])
+    token = extra.pop("bearer_token", None)
+    if token:
+        secrets.append({"name": f"{name}.token", "value": str(token)})
+        extra["authorization"] = {"type": "Bearer",
+                                  "credentials_file": f"{secrets_dir}/{name}.token"}
+    auth = extra.pop("basic_auth", None)
+    if auth:
+        secrets.append({"name": f"{name}.password", "value": str(auth["password"])})
+        extra["basic_auth"] = {"username": auth["username"],
+                               "password_file": f"{secrets_dir}/{name}.password"}
+    conf.update(extra)
+    return conf

@@ -17,6 +17,7 @@ import ipaddress
 import re
 
 from ansible_collections.limen.monitoring.plugins.module_utils import validate
+from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import discovery_jobs, networks_errors
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
     job_settings_problems,
@@ -195,6 +196,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
         services, hostvars, {h: e["address"] for h, e in hosts.items()},
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
     result["job_names"] = [j["name"] for j in result["jobs"]]
+    _discovery(result, defaults)
     result["rule_files"] = rule_files
     result["misspelt_variables"] = [
         f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is ignored; "
@@ -206,6 +208,23 @@ def topology(groups, hostvars, defaults, known_variables=None):
     _cluster(result, hostvars, defaults)
     _storage(result)
     return result
+
+
+def _discovery(result, defaults):
+    """Jobs whose targets Prometheus finds in DNS (prometheus_dns_discovery), and the internal
+    networks (firewall_internal_networks, the one list of them) their targets must be in."""
+    networks = defaults.get("internal_networks") or []
+    if not isinstance(networks, list):
+        raise InventoryError(f"firewall_internal_networks: {networks!r} must be a list of networks")
+    errors = networks_errors(networks, "firewall_internal_networks")
+    if errors:
+        raise InventoryError("; ".join(errors))
+    try:
+        result["discovery"] = discovery_jobs(defaults.get("dns_discovery"), RESERVED_JOBS, result["job_names"])
+    except ValueError as exc:
+        raise InventoryError(str(exc)) from None
+    result["discovered_jobs"] = [entry["job"] for entry in result["discovery"]]
+    result["internal_networks"] = [str(n) for n in networks]
 
 
 def _peer_host(peer, where):
@@ -315,7 +334,7 @@ def settings_errors(topo, settings):
     peers = max((len(am.get("peers") or []) for am in topo["alertmanager"].values()), default=0)
     errors += cluster_timing_errors(settings.get("alertmanager_route"),
                                     settings.get("alertmanager_cluster_peer_timeout", "15s"), peers)
-    jobs = set(topo["job_names"])
+    jobs = set(topo["job_names"]) | set(topo.get("discovered_jobs") or [])
     shipped_thresholds = settings["thresholds_shipped"]
     shipped_for = settings["for_shipped"]
     for name, value in (settings["thresholds"] or {}).items():
@@ -333,14 +352,21 @@ def settings_errors(topo, settings):
     for job, overrides in (settings["overrides"] or {}).items():
         if job not in jobs:
             errors.append(f"prometheus_alert_overrides.{job}: no inventory host defines this job "
-                          f"(known: {', '.join(sorted(jobs)) or 'none'})")
+                          f"and prometheus_dns_discovery does not declare it (known: {', '.join(sorted(jobs)) or 'none'})")
         for name in (overrides or {}) if isinstance(overrides, dict) else ["(not a mapping)"]:
             if name not in shipped_thresholds:
                 errors.append(f"prometheus_alert_overrides.{job}.{name}: unknown threshold")
+    declared = {entry["job"]: index for index, entry in enumerate(topo.get("discovery") or [])}
+    for job, index in declared.items():
+        errors += job_settings_problems(job, topo["discovery"][index].get("settings"),
+                                        f"prometheus_dns_discovery[{index}].settings")
     for job, extra in (settings["job_settings"] or {}).items():
+        if job in declared and topo["discovery"][declared[job]].get("settings"):
+            errors.append(f"prometheus_job_settings.{job}: prometheus_dns_discovery[{declared[job]}].settings "
+                          "also sets this job's settings; keep one of them")
         if job not in jobs:
             errors.append(f"prometheus_job_settings.{job}: no inventory host defines this job "
-                          f"(known: {', '.join(sorted(jobs)) or 'none'})")
+                          f"and prometheus_dns_discovery does not declare it (known: {', '.join(sorted(jobs)) or 'none'})")
         errors += job_settings_problems(job, extra)
     for var in ("prometheus_web_users", "alertmanager_web_users", "node_exporter_web_users"):
         for user, password in (settings.get(var) or {}).items():

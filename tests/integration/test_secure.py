@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import socket
 import ssl
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -221,6 +223,113 @@ def test_every_dashboard_query_returns_data_through_the_datasource_path(lab):
     assert count >= 40
     assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
 
+
+
+# ---- DNS service discovery: a service announces itself (SRV, TSIG-signed update) ----
+ZONE = "lab.internal"
+SRV = f"_announced._tcp.{ZONE}"
+ANNOUNCED_PORT = 8081
+KEY_FILE = "/root/limen-announce.key"
+# The scenario's second demo service on svc2: not in the inventory, token-protected like service2.
+ANNOUNCED_UNIT = "limen-announced"
+
+
+def nsupdate(lab, *updates, key=True, check=True):
+    """Run `nsupdate` on svc2 (the service's own host) against the lab's DNS server."""
+    script = "\n".join([f"server {lab.monitor}", f"zone {ZONE}", *updates, "send", ""])
+    return lab.ssh("svc2", f"nsupdate {'-k ' + KEY_FILE if key else ''}", stdin=script, check=check)
+
+
+def srv(target, port=ANNOUNCED_PORT):
+    return f"{SRV} 60 SRV 0 0 {port} {target}"
+
+
+def announced_targets(api):
+    return [t for t in api.prom("/api/v1/targets?state=active")["activeTargets"] if t["labels"]["job"] == "announced"]
+
+
+def dropped_announced(api):
+    return {t["discoveredLabels"].get("__meta_dns_srv_record_target", "") + ":"
+            + t["discoveredLabels"].get("__meta_dns_srv_record_port", "")
+            for t in api.prom("/api/v1/targets?state=dropped")["droppedTargets"]
+            if t["discoveredLabels"].get("job") == "announced"}
+
+
+@pytest.fixture()
+def announcing_host(lab):
+    """svc2 with a second service (not in the inventory) and the TSIG key from the vault."""
+    lab.ssh("svc2", f"umask 077; cat > {KEY_FILE}",
+            stdin=f'key "limen-announce" {{ algorithm hmac-sha256; secret "{SECRETS["vault_dns_announce_key"]}"; }};\n')
+    lab.ssh("svc2", f"systemd-run --unit={ANNOUNCED_UNIT} -p DynamicUser=yes "
+                    f"-p LoadCredential=token:/etc/limen-demo/token -E DEMO_NAME=announced -E DEMO_PORT={ANNOUNCED_PORT} "
+                    f"-E DEMO_TOKEN_FILE=/run/credentials/{ANNOUNCED_UNIT}.service/token "
+                    "/usr/bin/python3 /usr/local/bin/limen-demo-service")
+    try:
+        yield
+    finally:
+        nsupdate(lab, f"update delete {SRV} SRV", check=False)
+        lab.ssh("svc2", f"systemctl stop {ANNOUNCED_UNIT}; rm -f {KEY_FILE}", check=False)
+
+
+def test_an_announced_service_is_scraped_alerted_on_shown_and_leaves_when_withdrawn(lab, api, announcing_host):
+    http_json(lab.receiver, method="DELETE")
+    nsupdate(lab, f"update add {srv('svc2.' + ZONE + '.')}")
+    # Within one refresh interval (5 s) plus a scrape: up, with the token of its job settings.
+    target = wait_for(lambda: [t for t in announced_targets(api) if t["health"] == "up"], 30,
+                      what="the announced target up")[0]
+    assert target["labels"]["host"] == "svc2"
+    assert target["scrapeUrl"] == f"http://svc2.{ZONE}:{ANNOUNCED_PORT}/metrics"
+    # The overview's availability query lists it.
+    assert any(r["metric"]["job"] == "announced" and r["metric"]["host"] == "svc2"
+               for r in api.query('up{job!~"prometheus|alertmanager|node"}'))
+    # A stop reaches the receiver as the standard TargetDown.
+    lab.ssh("svc2", f"systemctl kill --signal=STOP {ANNOUNCED_UNIT}")
+    try:
+        alert = wait_for(lambda: notifications(lab, "TargetDown", "firing", job="announced"), 60,
+                         what="a firing TargetDown for the announced service")[0]
+        assert alert["labels"]["host"] == "svc2"
+    finally:
+        lab.ssh("svc2", f"systemctl kill --signal=CONT {ANNOUNCED_UNIT}")
+    # Withdrawn: the target leaves.
+    nsupdate(lab, f"update delete {srv('svc2.' + ZONE + '.')}")
+    wait_for(lambda: not announced_targets(api), 30, what="the withdrawn target to leave")
+
+
+def test_hostile_or_malformed_records_are_not_scraped_and_are_reported(lab, api, announcing_host):
+    http_json(lab.receiver, method="DELETE")
+    outside = lab.addr("outside")
+    hostile = {f"svc2.{ZONE}.:0": srv(f"svc2.{ZONE}.", 0),                   # port 0
+               "svc2.elsewhere.example.:8081": srv("svc2.elsewhere.example."),  # outside the watched zone
+               f"{outside}.:8081": srv(f"{outside}.")}                          # outside the internal networks
+    nsupdate(lab, *(f"update add {record}" for record in hostile.values()))
+    wait_for(lambda: set(hostile) <= dropped_announced(api), 30, what="the hostile records among the dropped targets")
+    assert not announced_targets(api)
+    alert = wait_for(lambda: notifications(lab, "DiscoveredTargetsRefused", "firing", job="announced"), 60,
+                     what="DiscoveredTargetsRefused at the receiver")[0]
+    assert alert["annotations"]["summary"] == "announced: 3 announced targets are not scraped"
+    # Without the key, or outside its zone, the DNS server refuses the update.
+    assert nsupdate(lab, f"update add {srv('svc2.' + ZONE + '.')}", key=False, check=False).returncode != 0
+    assert lab.ssh("svc2", f"nsupdate -k {KEY_FILE}", check=False,
+                   stdin=f"server {lab.monitor}\nzone other.internal\nupdate add _x._tcp.other.internal 60 SRV 0 0 1 a.other.internal.\nsend\n").returncode != 0
+
+
+def test_a_self_registered_target_of_a_declared_job_gets_its_settings(lab, api, announcing_host):
+    """prometheus_targets from a service's own play, in file_sd/services: the job's token applies."""
+    module = ["-m", "limen.monitoring.prometheus_targets", "-a",
+              json.dumps({"directory": "/etc/prometheus/file_sd/services", "job": "announced",
+                          "targets": [f"{lab.addr('svc2')}:{ANNOUNCED_PORT}"]})]
+    adhoc = ["ansible", "monitor", "-i", str(LAB_INVENTORY), "-i", str(SCENARIO_INVENTORY)]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    subprocess.run(adhoc + module, cwd=REPO, check=True, capture_output=True, env=env)
+    try:
+        target = wait_for(lambda: [t for t in announced_targets(api) if t["health"] == "up"], 30,
+                          what="the self-registered target up with the job's token")[0]
+        assert target["labels"]["instance"] == f"{lab.addr('svc2')}:{ANNOUNCED_PORT}"
+    finally:
+        subprocess.run(adhoc + module[:3] + [json.dumps({"directory": "/etc/prometheus/file_sd/services",
+                                                         "job": "announced", "state": "absent"})],
+                       cwd=REPO, check=True, capture_output=True, env=env)
+    wait_for(lambda: not announced_targets(api), 30, what="the deregistered target to leave")
 
 # ---- runs: no secret in the output, no change; renewal; a broken link fails the run ----
 def secret_values(lab):

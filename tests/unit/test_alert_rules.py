@@ -28,16 +28,20 @@ def promtool():
 def render(out: Path, extra: dict | None = None):
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     cmd = ["ansible-playbook", "-i", "localhost,", str(HERE / "render_rules.yml"), "-e", f"out={out}"]
-    if extra:
-        cmd += ["-e", json.dumps(extra)]
+    # What the topology role would hand over: no discovery jobs unless the test declares some.
+    cmd += ["-e", json.dumps({"__prometheus_discovered_jobs": [], **(extra or {})})]
     r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
 
 
+# Jobs declared in prometheus_dns_discovery (the topology's discovered_jobs): their alerts render too.
+DISCOVERED = {"__prometheus_discovered_jobs": ["payments", "billing"]}
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    return render(tmp_path_factory.mktemp("rules"))
+    return render(tmp_path_factory.mktemp("rules"), DISCOVERED)
 
 
 def alerts_in(directory: Path):
@@ -87,3 +91,9 @@ def test_per_service_override_replaces_the_default_threshold(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"threshold 0\.2", text)
+
+
+def test_without_discovery_no_discovery_alert_is_rendered(tmp_path):
+    out = render(tmp_path, {"__prometheus_discovered_jobs": []})
+    assert "DiscoveredTargetsRefused" not in alerts_in(out)
+    assert "TargetDown" in alerts_in(out)
