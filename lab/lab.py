@@ -359,6 +359,8 @@ table ip {self.table} {{
                 "lab_release_dir": str(REPO / ".cache" / "releases"),
                 "lab_secure": self.secure,
                 "lab_pki_dir": str(self.state / "pki"),
+                # LIMEN_LAB_PLAIN=1: the scenario that proves the explicit opt-out of the secure default.
+                **({"monitoring_plain_http": True} if os.environ.get("LIMEN_LAB_PLAIN") == "1" else {}),
                 **({"lab_demo_token": self.demo_token} if self.secure else {}),
             },
             "children": groups}}

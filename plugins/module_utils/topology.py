@@ -202,6 +202,9 @@ def topology(groups, hostvars, defaults, known_variables=None):
     result["server_addresses"] = [hosts[h]["address"] for h in servers]
     # What the collection's own clients need: internal users, passwords, CA, certificates
     # (problems are reported by settings_errors, with the others).
+    result["plain_http"] = bool(defaults.get("plain_http"))
+    # Secrets the run made on the controller (pki_secrets_dir), for the roles that use them.
+    result["generated"] = dict(defaults.get("generated") or {})
     add_clients(result, hostvars, defaults)
     _cluster(result, hostvars, defaults)
     _storage(result)

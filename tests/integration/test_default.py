@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
+import ssl
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 
-from conftest import LAB_INVENTORY, http_json, notifications, playbook, wait_for
+from conftest import INTERNAL_USER, LAB_INVENTORY, http_json, notifications, playbook, wait_for
 
 
 def inventory_targets(lab):
@@ -46,10 +49,60 @@ def test_prometheus_listens_on_the_internal_address_only(lab):
     assert listeners == {f"{lab.monitor}:9090"}
 
 
-def test_check_diff_on_converged_lab_reports_no_change():
+# ---- the secure default (or, in the opt-out scenario, what plain HTTP opens) ----
+def web_endpoints(lab):
+    """(component, url) of every web endpoint the collection serves in the lab."""
+    yield "prometheus", lab.prometheus
+    yield "alertmanager", lab.alertmanager
+    for host in ["monitor", *lab.groups["monitored_services"]]:
+        yield "node_exporter", f"{lab.scheme}://{lab.addr(host)}:9100"
+
+
+def status(url, context=None, auth=None):
+    req = urllib.request.Request(url + ("/metrics" if url.endswith(":9100") else "/-/ready"))
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_every_component_asks_for_credentials_over_tls_verified_by_the_generated_ca(lab):
+    if not lab.secure:
+        # The explicit opt-out (monitoring_plain_http): anyone who reaches a port reads it.
+        for component, url in web_endpoints(lab):
+            assert url.startswith("http://") and status(url) == 200, (component, url)
+        return
+    verified = ssl.create_default_context(cafile=str(lab.ca))
+    for component, url in web_endpoints(lab):
+        assert url.startswith("https://"), url
+        assert status(url, verified) == 401, f"{url} answers without credentials"
+        assert status(url, verified, (INTERNAL_USER, "wrong-password-123")) == 401, url
+        assert status(url, verified, (INTERNAL_USER, lab.password(component))) == 200, url
+        with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+            status(url, ssl.create_default_context())  # the system's CAs do not know the lab's CA
+        assert status("http://" + url.removeprefix("https://")) == 400, f"{url} answers plain HTTP"
+    # Made by the run on the controller, private, outside the checkout's built tree.
+    assert oct(lab.secrets.stat().st_mode & 0o777) == "0o700"
+    for name in ("prometheus", "alertmanager", "node_exporter", "victoriametrics", "grafana_secret_key"):
+        path = lab.secrets / name
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+        assert len(path.read_text().strip()) == 32
+    assert oct((lab.ca.parent / "ca.key").stat().st_mode & 0o777) == "0o600"
+    ini = lab.ssh("monitor", "cat /etc/grafana/grafana.ini").stdout
+    assert "protocol = https" in ini and "cert_file = /etc/grafana/tls.crt" in ini
+    assert lab.password("grafana_secret_key") in ini
+
+
+def test_check_diff_on_converged_lab_reports_no_change(lab):
     _, out, recap = playbook("site.yml", "--check", "--diff")
     assert recap, out[-3000:]
     assert "lab-only" not in out, "a secret from the inventory appeared in the output"
+    if lab.secure:
+        for name in ("prometheus", "alertmanager", "node_exporter", "grafana_secret_key"):
+            assert lab.password(name) not in out, f"the generated {name} secret appeared in the output"
     for host, counts in recap.items():
         assert counts["changed"] == 0 and counts["failed"] == 0, (host, counts, out[-4000:])
 
