@@ -28,7 +28,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.web_clients impor
 INVENTORY_VARS = {
     "monitoring_address": "internal address the host's services listen on and are reached at "
                           "(default: ansible_host when it is an IP address, else the host's "
-                          "default IPv4 address)",
+                          "default IPv4 address; a guessed public address is refused)",
     "monitoring_endpoints": "list of {job, port, path, scheme, labels, address} to scrape",
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
@@ -96,10 +96,18 @@ def host_address(host, hvars):
         return text
     ansible_host = str(hvars.get("ansible_host") or "")
     if ansible_host and _is_ip(ansible_host):
-        return ansible_host
-    facts = hvars.get("ansible_facts") or {}
-    fact_address = (facts.get("default_ipv4") or {}).get("address")
-    return fact_address or ansible_host or host
+        guessed, source = ansible_host, "ansible_host"
+    else:
+        facts = hvars.get("ansible_facts") or {}
+        fact_address = (facts.get("default_ipv4") or {}).get("address")
+        guessed, source = fact_address or ansible_host or host, "the default-route IPv4 address"
+    # A guessed public address (a management address, say) would put every service on the
+    # internet's side: only an explicit monitoring_address may choose one.
+    if _is_ip(guessed) and ipaddress.ip_address(guessed).is_global:
+        raise InventoryError(f"{where} is not set and the address guessed from {source}, {guessed}, is public: "
+                             f"the services would listen there; set monitoring_address to the internal "
+                             f"address (or to {guessed} to really serve on it)")
+    return guessed
 
 
 def _join(address, port):
