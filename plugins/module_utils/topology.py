@@ -30,8 +30,11 @@ INVENTORY_VARS = {
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
-# Job names the collection itself uses for its own scrape jobs.
-RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_sd_services")
+# The jobs the collection scrapes for itself (its own components); the dashboards of the
+# services leave them out.
+OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics")
+# Job names no inventory service may take: the own jobs and the job reading self-registered files.
+RESERVED_JOBS = OWN_JOBS + ("file_sd_services",)
 # The variable that turns TLS on for each component (its server certificate).
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",
@@ -179,6 +182,7 @@ def topology(groups, hostvars, defaults):
         services, hostvars, {h: e["address"] for h, e in hosts.items()},
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
     result["job_names"] = [j["name"] for j in result["jobs"]]
+    result["own_jobs"] = list(OWN_JOBS)
     result["rule_files"] = rule_files
     result["server_addresses"] = [hosts[h]["address"] for h in servers]
     # What the collection's own clients need: internal users, passwords, CA, certificates
