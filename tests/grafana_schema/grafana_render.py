@@ -67,4 +67,4 @@ def render(out: Path, extra: dict | None = None, inventory: str = "inventory.yml
 def render_layout(out: Path, layout: str, extra: dict | None = None) -> dict:
     """The files of one of LAYOUTS, with EXTRA variables on top."""
     inventory, variables = LAYOUTS[layout]
-    return render(out, {**variables, **(extra or {})}, inventory)
+    return {**render(out, {**variables, **(extra or {})}, inventory), "layout": layout}
