@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -53,7 +54,14 @@ def substitute(expr, dashboard):
     return expr
 
 
-def evaluate(expr, jobs, promtool="promtool"):
+def find_promtool():
+    path = shutil.which("promtool")
+    if not path:
+        raise RuntimeError("promtool not found: run `make tools` (it is taken from Debian's prometheus package)")
+    return path
+
+
+def evaluate(expr, jobs, promtool=None):
     """Label sets of EXPR's result on series of every metric EXPR selects, one per job of JOBS."""
     metrics = sorted(set(SELECTOR.findall(expr)) - {"by", "without", "on", "ignoring"})
     series = [{"series": f'{m}{{job="{job}", instance="{job}.example:9100"}}', "values": "1x10"}
@@ -64,7 +72,7 @@ def evaluate(expr, jobs, promtool="promtool"):
     with tempfile.TemporaryDirectory(prefix="limen-links-") as tmp:
         file = Path(tmp) / "test.yml"
         file.write_text(json.dumps(test))
-        r = subprocess.run([promtool, "test", "rules", str(file)], capture_output=True, text=True)
+        r = subprocess.run([promtool or find_promtool(), "test", "rules", str(file)], capture_output=True, text=True)
     out = r.stdout + r.stderr
     if r.returncode == 0:
         return []
@@ -74,7 +82,7 @@ def evaluate(expr, jobs, promtool="promtool"):
     return [dict(LABEL.findall(labels)) for labels in SERIES.findall(got[0])]
 
 
-def walk(dashboards, jobs, promtool="promtool"):
+def walk(dashboards, jobs, promtool=None):
     """(errors, resolved): every dashboard link of DASHBOARDS ({name: dashboard}) checked
     against their uids; RESOLVED holds (name, path, labels of the series or {}, uid)."""
     uids = {d.get("uid") for d in dashboards.values()}
