@@ -37,8 +37,11 @@ INVENTORY_VARS = {
 # likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
 VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
                      "victoriametrics_", "monitoring_", "topology_")
-# Job names the collection itself uses for its own scrape jobs.
-RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_sd_services")
+# The jobs the collection scrapes for itself (its own components); the dashboards of the
+# services leave them out.
+OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics")
+# Job names no inventory service may take: the own jobs and the job reading self-registered files.
+RESERVED_JOBS = OWN_JOBS + ("file_sd_services",)
 # The variable that turns TLS on for each component (its server certificate).
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",
@@ -195,6 +198,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
         services, hostvars, {h: e["address"] for h, e in hosts.items()},
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
     result["job_names"] = [j["name"] for j in result["jobs"]]
+    result["own_jobs"] = list(OWN_JOBS)
     result["rule_files"] = rule_files
     result["misspelt_variables"] = [
         f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is ignored; "

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import InventoryError
 from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+    OWN_JOBS,
     cluster_timing_errors,
     duration_seconds,
     parse_flag,
@@ -56,6 +60,16 @@ def test_jobs_targets_and_addresses_come_from_one_place():
     assert topo["hosts"]["limen1"]["metrics_ports"] == [9100, 18443]
     assert topo["hosts"]["svc2"]["metrics_ports"] == [8080]
     assert topo["server_addresses"] == ["10.0.0.10"]
+
+
+def test_own_jobs_are_the_jobs_prometheus_scrapes_for_the_collection():
+    # The services' dashboards leave these out: each job Prometheus writes for a component of
+    # the collection (its config template, and `node` from the inventory) is in the list.
+    template = Path(__file__).resolve().parents[2] / "roles/prometheus/templates/prometheus.yml.j2"
+    written = set(re.findall(r"job_name: (\w+)", template.read_text())) - {"file_sd_services"}
+    topo = topology(GROUPS, hostvars(), DEFAULTS)
+    assert set(topo["own_jobs"]) == set(OWN_JOBS) == written | {"node"}
+    assert not set(topo["own_jobs"]) & (set(topo["job_names"]) - {"node"})
 
 
 def test_host_overrides_ports_addresses_and_tls():
