@@ -39,7 +39,7 @@ def hostvars(**extra):
                  "monitoring_endpoints": [{"job": "service2", "port": "8080"}]},
     }
     for host, values in extra.items():
-        hv[host] = {**hv[host], **values}
+        hv[host] = {**hv.get(host, {}), **values}
     return hv
 
 
@@ -166,7 +166,7 @@ def ha_hostvars(**extra):
     hv = hostvars()
     hv.update(mon2={"ansible_host": "10.0.0.20"}, store={"ansible_host": "10.0.0.30"})
     for host, values in extra.items():
-        hv[host] = {**hv[host], **values}
+        hv[host] = {**hv.get(host, {}), **values}
     return hv
 
 
@@ -313,3 +313,34 @@ def test_settings_errors_report_cluster_timing_from_the_topology():
                                           ("", None), ("5", None), ("1.5s", None)])
 def test_durations(text, seconds):
     assert duration_seconds(text) == seconds
+
+
+# ---- one machine, one inventory host ----
+@pytest.mark.parametrize("svc3, shared", [
+    ({"ansible_host": "10.0.0.11"}, "the address 10.0.0.11"),                      # same ansible_host
+    ({"ansible_host": "vm1.example.org", "monitoring_address": "10.0.0.11"}, "the address 10.0.0.11"),
+    # the same SSH destination, whatever address it claims
+    ({"ansible_host": "10.0.0.11", "monitoring_address": "10.0.9.9"}, "the SSH destination 10.0.0.11:22"),
+])
+def test_two_hosts_on_one_machine_are_refused_naming_both(svc3, shared):
+    groups = {**GROUPS, "monitored_services": ["limen1", "svc2", "svc3"]}
+    hv = hostvars(svc3={**svc3, "monitoring_endpoints": [{"job": "service3", "port": 8081}]})
+    with pytest.raises(InventoryError) as exc:
+        topology(groups, hv, DEFAULTS)
+    message = str(exc.value)
+    assert message.startswith("hosts limen1 and svc3: both are " + shared), message
+    assert "monitoring_endpoints" in message   # the supported way: one host, every endpoint
+
+
+def test_a_server_that_is_also_a_service_or_a_store_is_one_host():
+    groups = {**GROUPS, "monitored_services": ["mon", "limen1"], "victoriametrics": ["mon"]}
+    topo = topology(groups, hostvars(), DEFAULTS)
+    assert topo["hosts"]["mon"]["server"] and topo["hosts"]["mon"]["storage"]
+
+
+def test_machines_behind_one_address_on_other_ssh_ports_are_distinct():
+    groups = {**GROUPS, "monitored_services": ["limen1", "svc2", "svc3"]}
+    hv = hostvars(limen1={"ansible_host": "192.0.2.1", "ansible_port": 2201, "monitoring_address": "10.0.0.11"},
+                  svc3={"ansible_host": "192.0.2.1", "ansible_port": "2202", "monitoring_address": "10.0.0.13"})
+    topo = topology(groups, hv, DEFAULTS)
+    assert topo["hosts"]["svc3"]["address"] == "10.0.0.13"
