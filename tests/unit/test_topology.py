@@ -344,3 +344,17 @@ def test_machines_behind_one_address_on_other_ssh_ports_are_distinct():
                   svc3={"ansible_host": "192.0.2.1", "ansible_port": "2202", "monitoring_address": "10.0.0.13"})
     topo = topology(groups, hv, DEFAULTS)
     assert topo["hosts"]["svc3"]["address"] == "10.0.0.13"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6))
+def test_refused_exactly_when_two_hosts_share_an_address(octets):
+    names = [f"s{i}" for i in range(len(octets))]
+    hv = {"mon": {"ansible_host": "10.0.0.100"},
+          **{n: {"ansible_host": f"10.0.0.{o}", "monitoring_endpoints": [{"job": "api", "port": 8080}]}
+             for n, o in zip(names, octets, strict=True)}}
+    groups = {"monitoring_servers": ["mon"], "monitored_services": names}
+    if len(set(octets)) == len(octets):
+        assert topology(groups, hv, DEFAULTS)["hosts"].keys() == {"mon", *names}
+    else:
+        with pytest.raises(InventoryError, match=r"^hosts s\d+ and s\d+: both are the address 10\.0\.0\.\d"):
+            topology(groups, hv, DEFAULTS)
