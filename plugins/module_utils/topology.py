@@ -194,6 +194,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
         rule_files.extend(str(f) for f in files if str(f) not in rule_files)
         hosts[host] = entry
+    check_one_host_per_machine(hosts, hostvars)
     result["jobs"] = scrape_jobs(
         services, hostvars, {h: e["address"] for h, e in hosts.items()},
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
@@ -210,6 +211,28 @@ def topology(groups, hostvars, defaults, known_variables=None):
     _cluster(result, hostvars, defaults)
     _storage(result)
     return result
+
+
+def check_one_host_per_machine(hosts, hostvars):
+    """Refuse two inventory hosts that are one machine: the same monitoring address, or the
+    same SSH destination (ansible_host and ansible_port).
+
+    Both would be configured at once: two firewall runs on one nftables table (one fails
+    half-way, after other hosts changed), two package installs, two certificates for one
+    node_exporter, and a firewall that guards only one host's metrics ports.
+    """
+    seen = {}
+    for host, entry in hosts.items():
+        hvars = hostvars[host]
+        ssh = (str(hvars.get("ansible_host") or host), str(hvars.get("ansible_port") or 22))
+        for key, what in ((("address", entry["address"]), f"the address {entry['address']}"),
+                          (("ssh",) + ssh, f"the SSH destination {_join(ssh[0], ssh[1])}")):
+            other = seen.setdefault(key, host)
+            if other != host:
+                raise InventoryError(
+                    f"hosts {other} and {host}: both are {what} (ansible_host / monitoring_address), so one "
+                    f"machine would be configured twice at once; keep one of them in the groups the "
+                    f"collection reads and list every endpoint of the machine in its monitoring_endpoints")
 
 
 def _peer_host(peer, where):

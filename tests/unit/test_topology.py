@@ -43,7 +43,7 @@ def hostvars(**extra):
                  "monitoring_endpoints": [{"job": "service2", "port": "8080"}]},
     }
     for host, values in extra.items():
-        hv[host] = {**hv[host], **values}
+        hv[host] = {**hv.get(host, {}), **values}
     return hv
 
 
@@ -180,7 +180,7 @@ def ha_hostvars(**extra):
     hv = hostvars()
     hv.update(mon2={"ansible_host": "10.0.0.20"}, store={"ansible_host": "10.0.0.30"})
     for host, values in extra.items():
-        hv[host] = {**hv[host], **values}
+        hv[host] = {**hv.get(host, {}), **values}
     return hv
 
 
@@ -327,3 +327,48 @@ def test_settings_errors_report_cluster_timing_from_the_topology():
                                           ("", None), ("5", None), ("1.5s", None)])
 def test_durations(text, seconds):
     assert duration_seconds(text) == seconds
+
+
+# ---- one machine, one inventory host ----
+@pytest.mark.parametrize("svc3, shared", [
+    ({"ansible_host": "10.0.0.11"}, "the address 10.0.0.11"),                      # same ansible_host
+    ({"ansible_host": "vm1.example.org", "monitoring_address": "10.0.0.11"}, "the address 10.0.0.11"),
+    # the same SSH destination, whatever address it claims
+    ({"ansible_host": "10.0.0.11", "monitoring_address": "10.0.9.9"}, "the SSH destination 10.0.0.11:22"),
+])
+def test_two_hosts_on_one_machine_are_refused_naming_both(svc3, shared):
+    groups = {**GROUPS, "monitored_services": ["limen1", "svc2", "svc3"]}
+    hv = hostvars(svc3={**svc3, "monitoring_endpoints": [{"job": "service3", "port": 8081}]})
+    with pytest.raises(InventoryError) as exc:
+        topology(groups, hv, DEFAULTS)
+    message = str(exc.value)
+    assert message.startswith("hosts limen1 and svc3: both are " + shared), message
+    assert "monitoring_endpoints" in message   # the supported way: one host, every endpoint
+
+
+def test_a_server_that_is_also_a_service_or_a_store_is_one_host():
+    groups = {**GROUPS, "monitored_services": ["mon", "limen1"], "victoriametrics": ["mon"]}
+    topo = topology(groups, hostvars(), DEFAULTS)
+    assert topo["hosts"]["mon"]["server"] and topo["hosts"]["mon"]["storage"]
+
+
+def test_machines_behind_one_address_on_other_ssh_ports_are_distinct():
+    groups = {**GROUPS, "monitored_services": ["limen1", "svc2", "svc3"]}
+    hv = hostvars(limen1={"ansible_host": "192.0.2.1", "ansible_port": 2201, "monitoring_address": "10.0.0.11"},
+                  svc3={"ansible_host": "192.0.2.1", "ansible_port": "2202", "monitoring_address": "10.0.0.13"})
+    topo = topology(groups, hv, DEFAULTS)
+    assert topo["hosts"]["svc3"]["address"] == "10.0.0.13"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6))
+def test_refused_exactly_when_two_hosts_share_an_address(octets):
+    names = [f"s{i}" for i in range(len(octets))]
+    hv = {"mon": {"ansible_host": "10.0.0.100"},
+          **{n: {"ansible_host": f"10.0.0.{o}", "monitoring_endpoints": [{"job": "api", "port": 8080}]}
+             for n, o in zip(names, octets, strict=True)}}
+    groups = {"monitoring_servers": ["mon"], "monitored_services": names}
+    if len(set(octets)) == len(octets):
+        assert topology(groups, hv, DEFAULTS)["hosts"].keys() == {"mon", *names}
+    else:
+        with pytest.raises(InventoryError, match=r"^hosts s\d+ and s\d+: both are the address 10\.0\.0\.\d"):
+            topology(groups, hv, DEFAULTS)
