@@ -262,6 +262,21 @@ def test_nftables_lifecycle_leaves_every_table_in_force(lab):
     assert_in_force(lab, before, "systemctl stop nftables after a start")
 
 
+def test_a_policy_rc_d_left_by_an_aborted_run_is_removed_and_an_admins_kept(lab):
+    # Left behind, it would keep every later upgrade (security fixes) from restarting services.
+    lab.ssh("svc2", "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d")
+    try:
+        playbook("site.yml", "--limit", "svc2")
+        assert lab.ssh("svc2", "test -e /usr/sbin/policy-rc.d", check=False).returncode != 0
+        admins = "#!/bin/sh\n# the admin's own\nexit 0\n"
+        lab.ssh("svc2", "cat > /usr/sbin/policy-rc.d", stdin=admins)
+        _, _, recap = playbook("site.yml", "--limit", "svc2")
+        assert recap["svc2"]["changed"] == 0
+        assert lab.ssh("svc2", "cat /usr/sbin/policy-rc.d").stdout == admins
+    finally:
+        lab.ssh("svc2", "rm -f /usr/sbin/policy-rc.d")
+
+
 def test_a_rollback_that_fired_before_the_confirmation_fails_the_run(lab):
     before = lab.ssh("monitor", "nft -s list table inet limen_monitoring").stdout
     confirmed = lab.ssh("monitor", "sha1sum /etc/limen-firewall/limen_monitoring.nft").stdout
