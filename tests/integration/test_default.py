@@ -302,8 +302,10 @@ def test_a_second_run_waits_for_anothers_pending_rollback(lab):
     started = time.monotonic()
     extra = {"firewall_extra_ports": [9998]}
     try:
-        playbook("site.yml", "--limit", "monitor", "--tags", "firewall", "-e", json.dumps(extra))
+        _, out, _ = playbook("site.yml", "--limit", "monitor", "--tags", "firewall", "-e", json.dumps(extra))
         assert time.monotonic() - started >= 30, "the run did not wait for the pending rollback"
+        assert "Drop the existing SSH connection" in out, "no ruleset was applied"
+        assert "does not support when conditional" not in out, "the reset_connection warning is back"
         assert "9998" in lab.ssh("monitor", "nft list table inet limen_monitoring").stdout
     finally:
         playbook("site.yml", "--limit", "monitor", "--tags", "firewall")
