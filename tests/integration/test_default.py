@@ -315,16 +315,20 @@ def test_a_second_run_waits_for_anothers_pending_rollback(lab):
 def test_lock_out_is_rolled_back_by_the_host(lab):
     wrong = {"firewall_admin_networks": [lab.vars["lab_outside_network"]],
              "firewall_allow_controller": False}
-    rc, out, _ = playbook("site.yml", "--limit", "monitoring_servers", "-e", json.dumps(wrong),
-                          check=False)
-    failed_at = time.monotonic()
-    assert rc != 0, "a run that locks the controller out must fail"
-    assert "could not open a new connection" in out, out[-3000:]
-    assert lab.ssh("monitor", "true", check=False, timeout=10).returncode != 0, "SSH should be locked"
-    wait_for(lambda: lab.ssh("monitor", "true", check=False, timeout=5).returncode == 0,
-             int(lab.vars.get("firewall_rollback_timeout", 30)) + 30, what="the host's rollback")
-    print(f"rollback restored SSH {time.monotonic() - failed_at:.1f}s after the failed run")
-    _, _, recap = playbook("site.yml", "--limit", "monitoring_servers")
+    try:
+        rc, out, _ = playbook("site.yml", "--limit", "monitoring_servers", "-e", json.dumps(wrong),
+                              check=False)
+        failed_at = time.monotonic()
+        assert rc != 0, "a run that locks the controller out must fail"
+        assert "could not open a new connection" in out, out[-3000:]
+        assert lab.ssh("monitor", "true", check=False, timeout=10).returncode != 0, "SSH should be locked"
+        wait_for(lambda: lab.ssh("monitor", "true", check=False, timeout=5).returncode == 0,
+                 int(lab.vars.get("firewall_rollback_timeout", 30)) + 30, what="the host's rollback")
+        print(f"rollback restored SSH {time.monotonic() - failed_at:.1f}s after the failed run")
+    finally:   # the next tests need the converged lab, also after a failure here
+        wait_for(lambda: lab.ssh("monitor", "true", check=False, timeout=5).returncode == 0,
+                 int(lab.vars.get("firewall_rollback_timeout", 30)) + 30, what="SSH back")
+        _, _, recap = playbook("site.yml", "--limit", "monitoring_servers")
     assert recap["monitor"]["failed"] == 0
 
 
