@@ -29,7 +29,7 @@ INVENTORY_VARS = {
     "monitoring_address": "internal address the host's services listen on and are reached at "
                           "(default: ansible_host when it is an IP address, else the host's "
                           "default IPv4 address)",
-    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address} to scrape",
+    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address, firewall} to scrape",
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
@@ -124,6 +124,39 @@ def _endpoint(host, hvars, component, address, defaults):
             "scheme": scheme}
 
 
+def endpoint_ports(host, endpoints, protecting):
+    """(metrics-only ports, shared ports) of a service host's monitoring_endpoints.
+
+    nftables filters by port, not by URL path: a port that also serves an application
+    (LIMEN's API beside its /api/metrics) cannot answer the monitoring servers only without
+    closing the application too. Each endpoint says which it is with `firewall`: `metrics`
+    (the port serves metrics only; it answers the monitoring servers only) or `shared`
+    (left open: protect the metrics path in the application). Unset, a `/metrics` path
+    (the default) means `metrics`; any other path is refused while PROTECTING, so no port
+    is closed on a guess.
+    """
+    metrics, shared = set(), set()
+    for i, ep in enumerate(endpoints):
+        if not isinstance(ep, dict) or "port" not in ep:
+            continue
+        where = f"host {host}: monitoring_endpoints[{i}]"
+        port = parse_port(ep.get("port"), f"{where}.port")
+        path = str(ep.get("path") or "/metrics")
+        choice = ep.get("firewall")
+        if choice is None:
+            if protecting and path != "/metrics":
+                raise InventoryError(
+                    f"{where}: port {port} serves {path}, so it may serve more than metrics; "
+                    f"firewall_protect_metrics filters whole ports (nftables cannot see URL paths). "
+                    f"Set firewall: metrics (port {port} answers the monitoring servers only, "
+                    f"everything else on it too) or firewall: shared (port {port} stays open)")
+            choice = "metrics"
+        if choice not in ("metrics", "shared"):
+            raise InventoryError(f"{where}.firewall: {choice!r} is neither 'metrics' nor 'shared'")
+        (metrics if choice == "metrics" else shared).add(port)
+    return metrics, shared
+
+
 def topology(groups, hostvars, defaults, known_variables=None):
     """Everything the roles need to know about each other, from the inventory.
 
@@ -171,13 +204,6 @@ def topology(groups, hostvars, defaults, known_variables=None):
                 | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
-        elif host in services:
-            endpoints = hvars.get("monitoring_endpoints") or []
-            ports = {parse_port(ep.get("port"), f"host {host}: monitoring_endpoints[{i}].port")
-                     for i, ep in enumerate(endpoints) if isinstance(ep, dict) and "port" in ep}
-            if node:
-                ports.add(result["node_exporter"][host]["port"])
-            entry["metrics_ports"] = sorted(ports)
         entry["storage"] = host in stores
         entry["storage_ports"] = []
         if entry["storage"]:
@@ -189,6 +215,14 @@ def topology(groups, hostvars, defaults, known_variables=None):
             hvars.get("firewall_enabled", defaults["firewall_enabled"]) if guarded
             else hvars.get("firewall_protect_metrics", defaults["firewall_protect_metrics"]),
             f"host {host}: {'firewall_enabled' if guarded else 'firewall_protect_metrics'}")
+        entry["shared_ports"] = []
+        if host in services and not is_server:
+            metrics, shared = endpoint_ports(host, hvars.get("monitoring_endpoints") or [],
+                                             entry["firewall"] and not guarded)
+            if node:
+                metrics.add(result["node_exporter"][host]["port"])
+            entry["metrics_ports"] = sorted(metrics - shared)
+            entry["shared_ports"] = sorted(shared)
         files = hvars.get("monitoring_rule_files") or []
         if not isinstance(files, list):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")

@@ -372,3 +372,32 @@ def test_refused_exactly_when_two_hosts_share_an_address(octets):
     else:
         with pytest.raises(InventoryError, match=r"^hosts s\d+ and s\d+: both are the address 10\.0\.0\.\d"):
             topology(groups, hv, DEFAULTS)
+
+
+# ---- a metrics endpoint on a port that serves more than metrics (LIMEN's API) ----
+def protected(**limen1):
+    return topology(GROUPS, hostvars(limen1={"firewall_protect_metrics": True, **limen1}), DEFAULTS)
+
+
+def test_a_port_serving_another_path_is_refused_until_the_inventory_chooses():
+    with pytest.raises(InventoryError) as err:
+        protected()
+    message = str(err.value)
+    assert "host limen1: monitoring_endpoints[0]" in message and "18443" in message
+    assert "/api/metrics" in message and "firewall: shared" in message and "firewall: metrics" in message
+
+
+@pytest.mark.parametrize("choice,metrics,shared", [("shared", [9100], [18443]),
+                                                   ("metrics", [9100, 18443], [])])
+def test_each_endpoint_chooses_whether_its_port_is_closed(choice, metrics, shared):
+    ep = {"job": "limen", "port": 18443, "path": "/api/metrics", "firewall": choice}
+    host = protected(monitoring_endpoints=[ep])["hosts"]["limen1"]
+    assert host["metrics_ports"] == metrics and host["shared_ports"] == shared
+
+
+def test_a_metrics_path_needs_no_choice_and_a_bad_choice_is_named():
+    hv = hostvars(svc2={"firewall_protect_metrics": True})
+    assert topology(GROUPS, hv, DEFAULTS)["hosts"]["svc2"]["metrics_ports"] == [8080]
+    bad = [{"job": "service2", "port": 8080, "firewall": "closed"}]
+    with pytest.raises(InventoryError, match=r"svc2: monitoring_endpoints\[0\]\.firewall: 'closed'"):
+        topology(GROUPS, hostvars(svc2={"monitoring_endpoints": bad}), DEFAULTS)
