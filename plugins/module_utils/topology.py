@@ -411,7 +411,6 @@ def settings_errors(topo, settings):
     return errors
 
 
-
 def _misspelt(host, hvars, known, found):
     """Add to FOUND {(name, likely name): [hosts]} the variables of HOST with a collection prefix
     that are not KNOWN (nor inventory variables) but close to a known name."""
