@@ -13,7 +13,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     validate_job,
 )
 
-ENDPOINT_KEYS = {"job", "port", "path", "scheme", "labels", "address"}
+ENDPOINT_KEYS = {"job", "port", "path", "scheme", "labels", "address", "firewall"}
 
 
 class InventoryError(ValueError):

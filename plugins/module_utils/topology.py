@@ -29,7 +29,7 @@ INVENTORY_VARS = {
     "monitoring_address": "internal address the host's services listen on and are reached at "
                           "(default: ansible_host when it is an IP address, else the host's "
                           "default IPv4 address; a guessed public address is refused)",
-    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address} to scrape",
+    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address, firewall} to scrape",
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
@@ -37,8 +37,11 @@ INVENTORY_VARS = {
 # likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
 VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
                      "victoriametrics_", "monitoring_", "topology_")
-# Job names the collection itself uses for its own scrape jobs.
-RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_sd_services")
+# The jobs the collection scrapes for itself (its own components); the dashboards of the
+# services leave them out.
+OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics")
+# Job names no inventory service may take: the own jobs and the job reading self-registered files.
+RESERVED_JOBS = OWN_JOBS + ("file_sd_services",)
 # The variable that turns TLS on for each component (its server certificate).
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",
@@ -129,6 +132,39 @@ def _endpoint(host, hvars, component, address, defaults):
             "scheme": scheme}
 
 
+def endpoint_ports(host, endpoints, protecting):
+    """(metrics-only ports, shared ports) of a service host's monitoring_endpoints.
+
+    nftables filters by port, not by URL path: a port that also serves an application
+    (LIMEN's API beside its /api/metrics) cannot answer the monitoring servers only without
+    closing the application too. Each endpoint says which it is with `firewall`: `metrics`
+    (the port serves metrics only; it answers the monitoring servers only) or `shared`
+    (left open: protect the metrics path in the application). Unset, a `/metrics` path
+    (the default) means `metrics`; any other path is refused while PROTECTING, so no port
+    is closed on a guess.
+    """
+    metrics, shared = set(), set()
+    for i, ep in enumerate(endpoints):
+        if not isinstance(ep, dict) or "port" not in ep:
+            continue
+        where = f"host {host}: monitoring_endpoints[{i}]"
+        port = parse_port(ep.get("port"), f"{where}.port")
+        path = str(ep.get("path") or "/metrics")
+        choice = ep.get("firewall")
+        if choice is None:
+            if protecting and path != "/metrics":
+                raise InventoryError(
+                    f"{where}: port {port} serves {path}, so it may serve more than metrics; "
+                    f"firewall_protect_metrics filters whole ports (nftables cannot see URL paths). "
+                    f"Set firewall: metrics (port {port} answers the monitoring servers only, "
+                    f"everything else on it too) or firewall: shared (port {port} stays open)")
+            choice = "metrics"
+        if choice not in ("metrics", "shared"):
+            raise InventoryError(f"{where}.firewall: {choice!r} is neither 'metrics' nor 'shared'")
+        (metrics if choice == "metrics" else shared).add(port)
+    return metrics, shared
+
+
 def topology(groups, hostvars, defaults, known_variables=None):
     """Everything the roles need to know about each other, from the inventory.
 
@@ -176,13 +212,6 @@ def topology(groups, hostvars, defaults, known_variables=None):
                 | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
-        elif host in services:
-            endpoints = hvars.get("monitoring_endpoints") or []
-            ports = {parse_port(ep.get("port"), f"host {host}: monitoring_endpoints[{i}].port")
-                     for i, ep in enumerate(endpoints) if isinstance(ep, dict) and "port" in ep}
-            if node:
-                ports.add(result["node_exporter"][host]["port"])
-            entry["metrics_ports"] = sorted(ports)
         entry["storage"] = host in stores
         entry["storage_ports"] = []
         if entry["storage"]:
@@ -194,15 +223,25 @@ def topology(groups, hostvars, defaults, known_variables=None):
             hvars.get("firewall_enabled", defaults["firewall_enabled"]) if guarded
             else hvars.get("firewall_protect_metrics", defaults["firewall_protect_metrics"]),
             f"host {host}: {'firewall_enabled' if guarded else 'firewall_protect_metrics'}")
+        entry["shared_ports"] = []
+        if host in services and not is_server:
+            metrics, shared = endpoint_ports(host, hvars.get("monitoring_endpoints") or [],
+                                             entry["firewall"] and not guarded)
+            if node:
+                metrics.add(result["node_exporter"][host]["port"])
+            entry["metrics_ports"] = sorted(metrics - shared)
+            entry["shared_ports"] = sorted(shared)
         files = hvars.get("monitoring_rule_files") or []
         if not isinstance(files, list):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
         rule_files.extend(str(f) for f in files if str(f) not in rule_files)
         hosts[host] = entry
+    check_one_host_per_machine(hosts, hostvars)
     result["jobs"] = scrape_jobs(
         services, hostvars, {h: e["address"] for h, e in hosts.items()},
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
     result["job_names"] = [j["name"] for j in result["jobs"]]
+    result["own_jobs"] = list(OWN_JOBS)
     result["rule_files"] = rule_files
     result["misspelt_variables"] = [
         f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is ignored; "
@@ -217,6 +256,28 @@ def topology(groups, hostvars, defaults, known_variables=None):
     _cluster(result, hostvars, defaults)
     _storage(result)
     return result
+
+
+def check_one_host_per_machine(hosts, hostvars):
+    """Refuse two inventory hosts that are one machine: the same monitoring address, or the
+    same SSH destination (ansible_host and ansible_port).
+
+    Both would be configured at once: two firewall runs on one nftables table (one fails
+    half-way, after other hosts changed), two package installs, two certificates for one
+    node_exporter, and a firewall that guards only one host's metrics ports.
+    """
+    seen = {}
+    for host, entry in hosts.items():
+        hvars = hostvars[host]
+        ssh = (str(hvars.get("ansible_host") or host), str(hvars.get("ansible_port") or 22))
+        for key, what in ((("address", entry["address"]), f"the address {entry['address']}"),
+                          (("ssh",) + ssh, f"the SSH destination {_join(ssh[0], ssh[1])}")):
+            other = seen.setdefault(key, host)
+            if other != host:
+                raise InventoryError(
+                    f"hosts {other} and {host}: both are {what} (ansible_host / monitoring_address), so one "
+                    f"machine would be configured twice at once; keep one of them in the groups the "
+                    f"collection reads and list every endpoint of the machine in its monitoring_endpoints")
 
 
 def _peer_host(peer, where):
@@ -359,7 +420,6 @@ def settings_errors(topo, settings):
                 errors.append(f"{var}.{user}: the password is longer than 72 bytes, which bcrypt "
                               "cannot hash (it would silently ignore the rest); use a shorter one")
     return errors
-
 
 
 def _misspelt(host, hvars, known, found):
