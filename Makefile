@@ -30,7 +30,7 @@ COLLECTIONS := $(abspath .cache/collections)
 # ansible.cfg finds the collection here; the link is made by `make setup`, never committed.
 COLLECTION_LINK := .cache/collections/ansible_collections/limen/monitoring
 
-.PHONY: demo demo-down test check lint unit grafana-schema sanity build molecule setup venv apt tools tools-trixie npm link cores collections mitogen clean
+.PHONY: demo demo-down test check lint unit grafana-schema sanity build artifacts molecule setup venv apt tools tools-trixie npm link cores collections mitogen clean
 
 demo: setup                       ## lab up, site.yml, print UIs and targets
 	python3 lab/lab.py up
@@ -65,6 +65,13 @@ sanity: build cores
 
 build: venv
 	rm -rf .cache/build && ansible-galaxy collection build --output-path .cache/build
+
+# The collection and its dependency as artifacts, for a controller without Galaxy (README: "From
+# a built collection"); community.crypto is built from the copy `make collections` unpacked.
+ARTIFACTS := .cache/artifacts
+artifacts: collections
+	rm -rf $(ARTIFACTS) && ansible-galaxy collection build --output-path $(ARTIFACTS)
+	$(PY) tests/collection/dependency_artifact.py $(COLLECTIONS)/ansible_collections/community/crypto $(ARTIFACTS)
 
 # Every dashboard the grafana role writes, type-checked against Grafana's published schema
 # (pinned npm packages in tests/grafana_schema/package-lock.json), and the broken fixtures.

@@ -256,6 +256,8 @@ table ip {self.table} {{
             units.append(("limen-demo-service", "demo_service.py"))
         if host.receiver:
             units.append(("limen-alert-receiver", "alert_receiver.py"))
+        if host.service and host.service["limen"]:
+            self.seed_neighbour_tables(root, wants)
         for unit, script in units:
             shutil.copy(HERE / "files" / script, root / f"usr/local/bin/{unit}")
             os.chmod(root / f"usr/local/bin/{unit}", 0o755)
@@ -263,6 +265,18 @@ table ip {self.table} {{
             link = wants / f"{unit}.service"
             if not link.is_symlink():
                 link.symlink_to(f"/etc/systemd/system/{unit}.service")
+
+    @staticmethod
+    def seed_neighbour_tables(root: Path, wants: Path) -> None:
+        """LIMEN's host runs libvirt and Docker. Neither daemon runs in the lab's containers,
+        so a unit of their own loads the tables they create (libvirt's nftables backend,
+        Docker's iptables-nft): the firewall tests check these survive every lifecycle event."""
+        shutil.copy(HERE / "files" / "neighbour-tables.nft", root / "etc/lab-neighbour-tables.nft")
+        unit = root / "etc/systemd/system/lab-neighbour-tables.service"
+        shutil.copy(HERE / "files" / "lab-neighbour-tables.service", unit)
+        link = wants / "lab-neighbour-tables.service"
+        if not link.is_symlink():
+            link.symlink_to("/etc/systemd/system/lab-neighbour-tables.service")
 
     @property
     def demo_token(self) -> str:
@@ -342,6 +356,8 @@ table ip {self.table} {{
                 endpoint = {"job": s["name"], "port": s["port"], "path": s["path"]}
                 if s.get("tls"):
                     endpoint["scheme"] = "https"
+                if s["limen"]:   # its port serves the API too: the firewall leaves it open
+                    endpoint["firewall"] = "shared"
                 hv["monitoring_endpoints"] = [endpoint]
             for g in host.groups:
                 groups.setdefault(g, {"hosts": {}})["hosts"][host.name] = hv
@@ -359,6 +375,8 @@ table ip {self.table} {{
                 "lab_release_dir": str(REPO / ".cache" / "releases"),
                 "lab_secure": self.secure,
                 "lab_pki_dir": str(self.state / "pki"),
+                # LIMEN_LAB_PLAIN=1: the scenario that proves the explicit opt-out of the secure default.
+                **({"monitoring_plain_http": True} if os.environ.get("LIMEN_LAB_PLAIN") == "1" else {}),
                 **({"lab_demo_token": self.demo_token} if self.secure else {}),
             },
             "children": groups}}

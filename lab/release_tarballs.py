@@ -76,10 +76,18 @@ def build_victoriametrics(out: Path, version: str) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     archive = target / f"{stem}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
-        tar.add(binary, arcname="victoria-metrics-prod")
+        tar.add(binary, arcname="victoria-metrics-prod", filter=upstream_owner)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     (target / f"{stem}_checksums.txt").write_text(f"{digest}  {archive.name}\n")
     return archive
+
+
+def upstream_owner(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Owned as upstream's CI packs its tarballs (uid/gid 3434, or 1001 on GitHub runners),
+    never root: an install must not keep the tarball's owner (1001 is often a real user)."""
+    info.uid = info.gid = 1001 if info.name.startswith("node_exporter") else 3434
+    info.uname = info.gname = ""
+    return info
 
 
 def build(out: Path, name: str, version: str) -> Path:
@@ -93,16 +101,16 @@ def build(out: Path, name: str, version: str) -> Path:
     # Fast compression: these tarballs only travel over the lab bridge.
     with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
         for inside, debian in BINARIES[name].items():
-            tar.add(tree / "usr/bin" / debian, arcname=f"{top}/{inside}")
+            tar.add(tree / "usr/bin" / debian, arcname=f"{top}/{inside}", filter=upstream_owner)
         if name == "prometheus" and int(version.split(".")[0]) < 3:
             for extra in ("consoles", "console_libraries"):
                 info = tarfile.TarInfo(f"{top}/{extra}")
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(info)
+                tar.addfile(upstream_owner(info))
         notice = "Repackaged from Debian's binaries for tests; reports its own version.\n".encode()
         info = tarfile.TarInfo(f"{top}/NOTICE")
         info.size = len(notice)
-        tar.addfile(info, io.BytesIO(notice))
+        tar.addfile(upstream_owner(info), io.BytesIO(notice))
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     (target / "sha256sums.txt").write_text(f"{digest}  {archive.name}\n")
     if name == "alertmanager":

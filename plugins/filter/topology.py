@@ -3,7 +3,7 @@
 # Apache License 2.0
 """Filters: the inventory -> the monitoring topology; scrape jobs -> scrape configs.
 
-Documentation: topology.yml and scrape_configs.yml beside this file.
+Documentation: topology.yml, scrape_configs.yml and passthrough_secrets.yml beside this file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
+    passthrough_secrets,
     scrape_configs,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
@@ -70,6 +71,13 @@ def _scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None,
         raise AnsibleFilterError(str(exc)) from None
 
 
+def _passthrough_secrets(entries, kind, secrets_dir):
+    try:
+        return passthrough_secrets(entries, kind, secrets_dir)
+    except InventoryError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 def _settings_errors(topo, settings):
     return settings_errors(topo, settings)
 
@@ -77,4 +85,5 @@ def _settings_errors(topo, settings):
 class FilterModule:
     def filters(self):
         return {"topology": _topology, "scrape_configs": _scrape_configs,
-                "settings_errors": _settings_errors}
+                "settings_errors": _settings_errors,
+                "passthrough_secrets": _passthrough_secrets}

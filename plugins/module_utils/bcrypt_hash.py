@@ -3,9 +3,11 @@
 # Apache License 2.0
 """Stable bcrypt hashes for Prometheus/Alertmanager web.config.file basic auth.
 
-The salt is derived from the password and a per-user seed, so the same password
-gives the same hash on every run (no spurious 'changed', no needless reload) while
-different users or hosts never share a salt.
+The salt is HMAC-SHA256 of a per-user seed under a secret key the controller keeps
+(pki_secrets_dir/bcrypt_salt_key), never derived from the password: the same password gives
+the same hash on every run (no spurious 'changed', no needless reload), different users or
+hosts never share a salt, and whoever reads a web config must pay bcrypt's cost for every
+guess (a salt computed from the password would let them test guesses at SHA-256 speed).
 """
 
 from __future__ import annotations
@@ -29,14 +31,18 @@ def _bcrypt_b64(data):
     return "".join(BCRYPT_ALPHABET[int(bits[i:i + 6], 2)] for i in range(0, len(bits), 6))
 
 
-def derive_salt(password, seed, rounds=10):
-    digest = hmac.new(seed.encode(), password.encode(), hashlib.sha256).digest()[:16]
+def derive_salt(seed, key, rounds=10):
+    digest = hmac.new(key.encode(), seed.encode(), hashlib.sha256).digest()[:16]
     # 16 bytes -> 22 characters; the last one holds 2 padding bits, which must be 0.
     return f"$2b${rounds:02d}${_bcrypt_b64(digest)[:22]}".encode()
 
 
-def stable_hash(password, seed, rounds=10):
-    """SEED names the user ("host/user"); every error names it, none shows the password."""
+def stable_hash(password, seed, key, rounds=10):
+    """SEED names the user ("host/user"); KEY is the controller's secret salt key. Every error
+    names the user, none shows the password."""
+    if not isinstance(key, str) or len(key) < 16:
+        raise HashError(f"the salt key for {seed!r} is missing or shorter than 16 characters "
+                        "(pki_secrets_dir/bcrypt_salt_key is made by the topology role)")
     if not isinstance(password, str) or not password:
         raise HashError(f"the password of {seed!r} is empty; an empty password cannot be hashed")
     size = len(password.encode("utf-8"))
@@ -51,4 +57,4 @@ def stable_hash(password, seed, rounds=10):
     except ImportError:
         raise HashError("the Python package 'bcrypt' is missing on the controller "
                         "(pip install bcrypt); refusing to write an unusable hash") from None
-    return bcrypt.hashpw(password.encode(), derive_salt(password, seed, rounds)).decode()
+    return bcrypt.hashpw(password.encode(), derive_salt(seed, key, rounds)).decode()

@@ -14,7 +14,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     validate_job,
 )
 
-ENDPOINT_KEYS = {"job", "port", "path", "scheme", "labels", "address"}
+ENDPOINT_KEYS = {"job", "port", "path", "scheme", "labels", "address", "firewall"}
 
 
 class InventoryError(ValueError):
@@ -96,6 +96,59 @@ def job_settings_problems(name, extra, where=None):
     return problems
 
 
+# Inline secrets of Prometheus' HTTP client settings and the *_file key that replaces each.
+# The last item names the file (NAME.password, NAME.token, ... in the secrets directory).
+SECRET_FIELDS = (("basic_auth", "password", "password_file", "password"),
+                 ("authorization", "credentials", "credentials_file", "token"),
+                 ("oauth2", "client_secret", "client_secret_file", "oauth2-client-secret"))
+
+
+def externalize_secrets(conf, name, secrets_dir, where):
+    """(CONF with its inline secrets replaced by files in SECRETS_DIR, [{"name", "value"}]).
+
+    CONF is a scrape, remote_write or remote_read entry passed through from the inventory;
+    NAME makes the file names unique; WHERE names the variable in messages (never a value).
+    bearer_token becomes authorization.credentials_file; basic_auth.password, authorization.
+    credentials and oauth2.client_secret become their *_file keys.
+    """
+    if not isinstance(conf, dict):
+        raise InventoryError(f"{where}: must be a mapping, got {type(conf).__name__}")
+    conf = {k: (dict(v) if isinstance(v, dict) else v) for k, v in conf.items()}
+    secrets = []
+    token = conf.pop("bearer_token", None)
+    if token:
+        if "authorization" in conf:
+            raise InventoryError(f"{where}: set bearer_token or authorization, not both")
+        conf["authorization"] = {"type": "Bearer", "credentials": str(token)}
+    for section, field, file_field, suffix in SECRET_FIELDS:
+        sub = conf.get(section)
+        if not isinstance(sub, dict) or sub.get(field) in (None, ""):
+            continue
+        if sub.get(file_field):
+            raise InventoryError(f"{where}.{section}: set {field} or {file_field}, not both")
+        file_name = f"{name}.{suffix}"
+        secrets.append({"name": file_name, "value": str(sub.pop(field))})
+        sub[file_field] = f"{secrets_dir}/{file_name}"
+    return conf, secrets
+
+
+def passthrough_secrets(entries, kind, secrets_dir):
+    """ENTRIES of the list variable KIND (prometheus_remote_write, ...) with their secrets in files.
+
+    Returns {"entries": [...], "secrets": [{"name", "value"}]}; file names carry KIND and the index.
+    """
+    if entries is None:
+        entries = []
+    if not isinstance(entries, list):
+        raise InventoryError(f"{kind}: must be a list, got {type(entries).__name__}")
+    out, secrets = [], []
+    for i, entry in enumerate(entries):
+        conf, found = externalize_secrets(entry, f"{kind}-{i}", secrets_dir, f"{kind}[{i}]")
+        out.append(conf)
+        secrets += found
+    return {"entries": out, "secrets": secrets}
+
+
 def scrape_configs(jobs, settings, file_sd_dir, secrets_dir, services_dir=None, discovery=None,
                    internal_networks=None):
     """Scrape configs for JOBS and the DISCOVERY jobs, plus the secret files they reference.
@@ -145,15 +198,7 @@ def _with_settings(conf, job_settings, secrets_dir, secrets, where=None):
     if "relabel_configs" in extra and "relabel_configs" in conf:
         # The role's own rules (what a discovered target may be) come first.
         extra["relabel_configs"] = conf["relabel_configs"] + list(extra["relabel_configs"] or [])
-    token = extra.pop("bearer_token", None)
-    if token:
-        secrets.append({"name": f"{name}.token", "value": str(token)})
-        extra["authorization"] = {"type": "Bearer",
-                                  "credentials_file": f"{secrets_dir}/{name}.token"}
-    auth = extra.pop("basic_auth", None)
-    if auth:
-        secrets.append({"name": f"{name}.password", "value": str(auth["password"])})
-        extra["basic_auth"] = {"username": auth["username"],
-                               "password_file": f"{secrets_dir}/{name}.password"}
+    extra, found = externalize_secrets(extra, name, secrets_dir, where or f"prometheus_job_settings.{name}")
+    secrets += found
     conf.update(extra)
     return conf

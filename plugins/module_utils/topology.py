@@ -29,8 +29,8 @@ from ansible_collections.limen.monitoring.plugins.module_utils.web_clients impor
 INVENTORY_VARS = {
     "monitoring_address": "internal address the host's services listen on and are reached at "
                           "(default: ansible_host when it is an IP address, else the host's "
-                          "default IPv4 address)",
-    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address} to scrape",
+                          "default IPv4 address; a guessed public address is refused)",
+    "monitoring_endpoints": "list of {job, port, path, scheme, labels, address, firewall} to scrape",
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
 }
@@ -38,8 +38,11 @@ INVENTORY_VARS = {
 # likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
 VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
                      "victoriametrics_", "monitoring_", "topology_")
-# Job names the collection itself uses for its own scrape jobs.
-RESERVED_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "file_sd_services")
+# The jobs the collection scrapes for itself (its own components); the dashboards of the
+# services leave them out.
+OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics")
+# Job names no inventory service may take: the own jobs and the job reading self-registered files.
+RESERVED_JOBS = OWN_JOBS + ("file_sd_services",)
 # The variable that turns TLS on for each component (its server certificate).
 TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
             "alertmanager": "alertmanager_web_tls_cert_file",
@@ -97,10 +100,18 @@ def host_address(host, hvars):
         return text
     ansible_host = str(hvars.get("ansible_host") or "")
     if ansible_host and _is_ip(ansible_host):
-        return ansible_host
-    facts = hvars.get("ansible_facts") or {}
-    fact_address = (facts.get("default_ipv4") or {}).get("address")
-    return fact_address or ansible_host or host
+        guessed, source = ansible_host, "ansible_host"
+    else:
+        facts = hvars.get("ansible_facts") or {}
+        fact_address = (facts.get("default_ipv4") or {}).get("address")
+        guessed, source = fact_address or ansible_host or host, "the default-route IPv4 address"
+    # A guessed public address (a management address, say) would put every service on the
+    # internet's side: only an explicit monitoring_address may choose one.
+    if _is_ip(guessed) and ipaddress.ip_address(guessed).is_global:
+        raise InventoryError(f"{where} is not set and the address guessed from {source}, {guessed}, is public: "
+                             f"the services would listen there; set monitoring_address to the internal "
+                             f"address (or to {guessed} to really serve on it)")
+    return guessed
 
 
 def _join(address, port):
@@ -120,6 +131,39 @@ def _endpoint(host, hvars, component, address, defaults):
     target = _join(reach, port)
     return {"host": reach, "port": port, "target": target, "url": f"{scheme}://{target}",
             "scheme": scheme}
+
+
+def endpoint_ports(host, endpoints, protecting):
+    """(metrics-only ports, shared ports) of a service host's monitoring_endpoints.
+
+    nftables filters by port, not by URL path: a port that also serves an application
+    (LIMEN's API beside its /api/metrics) cannot answer the monitoring servers only without
+    closing the application too. Each endpoint says which it is with `firewall`: `metrics`
+    (the port serves metrics only; it answers the monitoring servers only) or `shared`
+    (left open: protect the metrics path in the application). Unset, a `/metrics` path
+    (the default) means `metrics`; any other path is refused while PROTECTING, so no port
+    is closed on a guess.
+    """
+    metrics, shared = set(), set()
+    for i, ep in enumerate(endpoints):
+        if not isinstance(ep, dict) or "port" not in ep:
+            continue
+        where = f"host {host}: monitoring_endpoints[{i}]"
+        port = parse_port(ep.get("port"), f"{where}.port")
+        path = str(ep.get("path") or "/metrics")
+        choice = ep.get("firewall")
+        if choice is None:
+            if protecting and path != "/metrics":
+                raise InventoryError(
+                    f"{where}: port {port} serves {path}, so it may serve more than metrics; "
+                    f"firewall_protect_metrics filters whole ports (nftables cannot see URL paths). "
+                    f"Set firewall: metrics (port {port} answers the monitoring servers only, "
+                    f"everything else on it too) or firewall: shared (port {port} stays open)")
+            choice = "metrics"
+        if choice not in ("metrics", "shared"):
+            raise InventoryError(f"{where}.firewall: {choice!r} is neither 'metrics' nor 'shared'")
+        (metrics if choice == "metrics" else shared).add(port)
+    return metrics, shared
 
 
 def topology(groups, hostvars, defaults, known_variables=None):
@@ -169,13 +213,6 @@ def topology(groups, hostvars, defaults, known_variables=None):
                 | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
-        elif host in services:
-            endpoints = hvars.get("monitoring_endpoints") or []
-            ports = {parse_port(ep.get("port"), f"host {host}: monitoring_endpoints[{i}].port")
-                     for i, ep in enumerate(endpoints) if isinstance(ep, dict) and "port" in ep}
-            if node:
-                ports.add(result["node_exporter"][host]["port"])
-            entry["metrics_ports"] = sorted(ports)
         entry["storage"] = host in stores
         entry["storage_ports"] = []
         if entry["storage"]:
@@ -187,16 +224,26 @@ def topology(groups, hostvars, defaults, known_variables=None):
             hvars.get("firewall_enabled", defaults["firewall_enabled"]) if guarded
             else hvars.get("firewall_protect_metrics", defaults["firewall_protect_metrics"]),
             f"host {host}: {'firewall_enabled' if guarded else 'firewall_protect_metrics'}")
+        entry["shared_ports"] = []
+        if host in services and not is_server:
+            metrics, shared = endpoint_ports(host, hvars.get("monitoring_endpoints") or [],
+                                             entry["firewall"] and not guarded)
+            if node:
+                metrics.add(result["node_exporter"][host]["port"])
+            entry["metrics_ports"] = sorted(metrics - shared)
+            entry["shared_ports"] = sorted(shared)
         files = hvars.get("monitoring_rule_files") or []
         if not isinstance(files, list):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
         rule_files.extend(str(f) for f in files if str(f) not in rule_files)
         hosts[host] = entry
+    check_one_host_per_machine(hosts, hostvars)
     result["jobs"] = scrape_jobs(
         services, hostvars, {h: e["address"] for h, e in hosts.items()},
         {h: result["node_exporter"][h] for h in node_hosts}, reserved=RESERVED_JOBS)
     result["job_names"] = [j["name"] for j in result["jobs"]]
     _discovery(result, defaults)
+    result["own_jobs"] = list(OWN_JOBS)
     result["rule_files"] = rule_files
     result["misspelt_variables"] = [
         f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is ignored; "
@@ -204,6 +251,9 @@ def topology(groups, hostvars, defaults, known_variables=None):
     result["server_addresses"] = [hosts[h]["address"] for h in servers]
     # What the collection's own clients need: internal users, passwords, CA, certificates
     # (problems are reported by settings_errors, with the others).
+    result["plain_http"] = bool(defaults.get("plain_http"))
+    # Secrets the run made on the controller (pki_secrets_dir), for the roles that use them.
+    result["generated"] = dict(defaults.get("generated") or {})
     add_clients(result, hostvars, defaults)
     _cluster(result, hostvars, defaults)
     _storage(result)
@@ -225,6 +275,28 @@ def _discovery(result, defaults):
         raise InventoryError(str(exc)) from None
     result["discovered_jobs"] = [entry["job"] for entry in result["discovery"]]
     result["internal_networks"] = [str(n) for n in networks]
+
+
+def check_one_host_per_machine(hosts, hostvars):
+    """Refuse two inventory hosts that are one machine: the same monitoring address, or the
+    same SSH destination (ansible_host and ansible_port).
+
+    Both would be configured at once: two firewall runs on one nftables table (one fails
+    half-way, after other hosts changed), two package installs, two certificates for one
+    node_exporter, and a firewall that guards only one host's metrics ports.
+    """
+    seen = {}
+    for host, entry in hosts.items():
+        hvars = hostvars[host]
+        ssh = (str(hvars.get("ansible_host") or host), str(hvars.get("ansible_port") or 22))
+        for key, what in ((("address", entry["address"]), f"the address {entry['address']}"),
+                          (("ssh",) + ssh, f"the SSH destination {_join(ssh[0], ssh[1])}")):
+            other = seen.setdefault(key, host)
+            if other != host:
+                raise InventoryError(
+                    f"hosts {other} and {host}: both are {what} (ansible_host / monitoring_address), so one "
+                    f"machine would be configured twice at once; keep one of them in the groups the "
+                    f"collection reads and list every endpoint of the machine in its monitoring_endpoints")
 
 
 def _peer_host(peer, where):
@@ -374,7 +446,6 @@ def settings_errors(topo, settings):
                 errors.append(f"{var}.{user}: the password is longer than 72 bytes, which bcrypt "
                               "cannot hash (it would silently ignore the rest); use a shorter one")
     return errors
-
 
 
 def _misspelt(host, hvars, known, found):

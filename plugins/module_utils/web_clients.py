@@ -10,6 +10,8 @@ they authenticate and verify TLS the same way.
 
 from __future__ import annotations
 
+from ansible_collections.limen.monitoring.plugins.module_utils.secrets_policy import password_errors
+
 
 class ClientError(ValueError):
     """A web security variable is wrong; the message names the variable and where it came from."""
@@ -105,6 +107,24 @@ def tls_plan(hosts, settings):
             "ca_file": str(settings.get("pki_ca_file") or "") if ca_src else "", "issued": issued}
 
 
+def effective_users(component, where, users, internal_user, defaults, errors):
+    """The users COMPONENT's web config holds: the operator's (people, from Vault) plus, unless
+    plain HTTP was chosen, the internal user with the password the run generated.
+
+    An internal user the operator lists keeps the operator's password. Every other user is a
+    person: a missing, short or placeholder-looking password goes to ERRORS, naming it.
+    """
+    if not isinstance(users, dict):
+        return users
+    for name, password in users.items():
+        if name != internal_user:
+            errors.extend(f"{where}: {e}" for e in password_errors(f"{component}_web_users.{name}", password))
+    generated = (defaults.get("generated") or {}).get(component)
+    if defaults.get("plain_http") or not internal_user or internal_user in users or not generated:
+        return users
+    return {**users, internal_user: generated}
+
+
 def add_clients(topo, hostvars, defaults):
     """Complete TOPO's prometheus/alertmanager/node_exporter/victoriametrics entries with what clients need.
 
@@ -129,6 +149,7 @@ def add_clients(topo, hostvars, defaults):
                 return hvars.get(f"{component}_{name}", defaults.get(f"{component}_{name}"))
 
             users = get("web_users")
+            users = effective_users(component, f"host {host}", users, get("internal_user"), defaults, errors)
             if component in SINGLE_USER and isinstance(users, dict) and len(users) > 1:
                 errors.append(f"host {host}: {component}_web_users has {len(users)} users "
                               f"({', '.join(sorted(users))}); VictoriaMetrics single-node accepts one")
@@ -139,6 +160,7 @@ def add_clients(topo, hostvars, defaults):
                 errors.append(str(exc))
                 client = {"username": "", "password": "", "ca_file": ""}
             entry.update({k: client[k] for k in ("username", "password", "ca_file")})
+            entry["users"] = users if isinstance(users, dict) else {}
             if component in UNIFORM:
                 mine = {k: entry[k] for k in CLIENT_KEYS}
                 if first is None:

@@ -385,13 +385,16 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    error = None
     try:
         planned, current = preflight(module, p)
         changed, diffs = converge(module, p, planned, current)
     except FileSetError as err:
-        module.fail_json(msg=str(err))
+        error = str(err)
     except OSError as exc:
-        module.fail_json(msg=os_error_message(exc))
+        error = os_error_message(exc)
+    if error is not None:   # outside the except block: the message, not the handled exception's traceback
+        module.fail_json(msg=error)
 
     service_changed, started = ensure_service(module, p["service"], changed) if p["service"] else (False, False)
     checksums = {f["path"]: hashlib.sha1(f["content"].encode("utf-8", "surrogateescape")).hexdigest() for f in p["files"]}

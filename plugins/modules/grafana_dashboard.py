@@ -233,10 +233,13 @@ def main():
         # honours check mode: predicts instead of changing
         return module.set_fs_attributes_if_different(module.load_file_common_arguments(p, path=path), changed)
 
+    error = None
     try:
         result = sync(p, module.check_mode, module._diff, set_attributes)
     except DashboardError as exc:
-        module.fail_json(msg=str(exc))
+        error = str(exc)
+    if error is not None:   # outside the except block: the message, not the handled exception's traceback
+        module.fail_json(msg=error)
     for warning in result.pop("warnings"):
         module.warn(warning)
     first = result["dashboards"][0] if result["dashboards"] else {"uid": None, "path": None}

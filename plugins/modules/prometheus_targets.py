@@ -199,12 +199,15 @@ def main():
         add_file_common_args=True,
         supports_check_mode=True,
     )
+    error = None
     try:
         result = sync(module.params, check_mode=module.check_mode, want_diff=module._diff)
     except TargetError as exc:
-        module.fail_json(msg=str(exc))
+        error = str(exc)
     except OSError as exc:
-        module.fail_json(msg=f"{exc.filename or module.params['directory']}: {exc.strerror or exc}")
+        error = f"{exc.filename or module.params['directory']}: {exc.strerror or exc}"
+    if error is not None:   # outside the except block: the message, not the handled exception's traceback
+        module.fail_json(msg=error)
     changed = bool(result.pop("changed"))
     diff = result.pop("diff")
     # Owner, group and mode of every file the call manages, each run (check mode: predicted).

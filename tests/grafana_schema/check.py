@@ -1,4 +1,5 @@
-"""Type-check Grafana dashboards with Grafana's own published types (schema.ts).
+"""Type-check Grafana dashboards with Grafana's own published types (schema.ts), then check
+the values those types leave open against Grafana's own lists (value_sets.py).
 
 Each dashboard becomes a TypeScript file: one typed constant per panel (PanelType<its type>)
 and the dashboard itself (Dashboard), one JSON key per line, so every compiler error maps back
@@ -17,7 +18,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import yaml
+from value_sets import check_values
+
 HERE = Path(__file__).resolve().parent
+# The evaluation interval the rate panels are checked for: the prometheus role's default.
+EVALUATION_INTERVAL = yaml.safe_load((HERE.parents[1] / "roles/prometheus/defaults/main.yml").read_text())[
+    "prometheus_evaluation_interval"]
 TSC = HERE / "node_modules" / ".bin" / "tsc"
 ERROR = re.compile(r"^(?P<file>[^()\s]+\.ts)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>TS\d+): (?P<msg>.*)$")
 IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
@@ -75,8 +82,9 @@ def source_for(dashboard: dict) -> Source:
     return src
 
 
-def check(dashboards: dict[str, dict]) -> list[str]:
-    """Errors as 'NAME: JSON path: message'; empty when every dashboard type-checks."""
+def check(dashboards: dict[str, dict], evaluation_interval: str = EVALUATION_INTERVAL) -> list[str]:
+    """Errors as 'NAME: JSON path: message'; empty when every dashboard type-checks and its
+    values are in Grafana's own lists (value_sets.py)."""
     if not TSC.exists():
         raise RuntimeError(f"{TSC} is missing: run `npm ci` in {HERE} (make grafana-schema does)")
     with tempfile.TemporaryDirectory(dir=HERE, prefix=".check-") as tmp:
@@ -106,13 +114,13 @@ def check(dashboards: dict[str, dict]) -> list[str]:
             last = len(errors) - 1
     if r.returncode != 0 and not errors:
         errors.append(f"tsc exited {r.returncode} without naming an error: the checker is broken")
-    return errors
+    return errors + check_values(dashboards, evaluation_interval)
 
 
 def main(argv):
     dashboards = {p: json.loads(Path(p).read_text()) for p in argv}
     errors = check(dashboards)
-    print("\n".join(errors) or f"{len(dashboards)} dashboard(s) match Grafana's schema")
+    print("\n".join(errors) or f"{len(dashboards)} dashboard(s) match Grafana's schema and lists")
     return 1 if errors else 0
 
 

@@ -1,6 +1,8 @@
-"""Every dashboard the grafana role writes type-checks against Grafana's published schema
-(the pinned @grafana/schema and @grafana/grafana-foundation-sdk); broken dashboards fail with
-the JSON path named; a checker whose types are gone fails instead of passing."""
+"""Every dashboard the grafana role writes, in every layout the scenarios run, type-checks
+against Grafana's published schema (the pinned @grafana/schema and
+@grafana/grafana-foundation-sdk), keeps its values in Grafana's own lists (@grafana/data) and
+links only to dashboards the role writes; broken dashboards fail with the JSON path named; a
+checker whose types are gone fails instead of passing."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from check import HERE, check
-from grafana_render import render
+from grafana_render import EXTRA_JOB, LAYOUTS, SELF_REGISTERED_JOB, render_layout
+from links import walk
 
 from ansible_collections.limen.monitoring.plugins.module_utils.dashboard import normalise
 
@@ -18,18 +21,61 @@ CUSTOM = sorted((HERE / "custom").glob("*.json"))
 SCHEMA_DEFAULTS = HERE / "node_modules/@grafana/schema/dist/esm/raw/dashboard/x/types.gen.mjs"
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
+@pytest.fixture(scope="module", params=sorted(LAYOUTS))
+def rendered(request, tmp_path_factory):
     custom = [{"folder": "Team", "file": str(f)} for f in CUSTOM]
-    return render(tmp_path_factory.mktemp("grafana"), {"grafana_custom_dashboards": custom})
+    return render_layout(tmp_path_factory.mktemp(request.param), request.param, {"grafana_custom_dashboards": custom})
 
 
-def test_every_dashboard_the_role_writes_matches_grafanas_schema(rendered):
+def test_every_dashboard_the_role_writes_matches_grafanas_schema_and_lists(rendered):
     names = set(rendered["dashboards"])
     assert {"limen.monitoring/limen-overview.json", "limen.monitoring/limen-alerts.json",
             "limen.monitoring/limen-vms.json", "Services/svc-limen.json", "Services/svc-service2.json",
-            "Team/team-api.json"} <= names, names
-    assert check(rendered["dashboards"]) == []
+            "Services/limen-service.json", "Team/team-api.json", "Team/team-latency-logs.json"} <= names, names
+    assert check(rendered["dashboards"], rendered["vars"]["evaluation_interval"]) == []
+
+
+def test_custom_dashboards_read_the_data_source_the_role_gives_them(rendered):
+    # The HA layout's default is the long-term store: the shipped and the custom dashboards read it.
+    want = rendered["vars"]["datasource_uid"]
+    assert want == ("limen-longterm" if rendered["layout"] == "ha" else "limen-prometheus")
+    for name, dash in rendered["dashboards"].items():
+        uids = {t["datasource"]["uid"] for p in dash["panels"] for t in p.get("targets", [])}
+        assert uids <= {want}, (name, uids)
+
+
+def jobs_scraped(rendered):
+    """Every job Prometheus has in this layout: own, inventory, extra scrape config, self-registered."""
+    extra = [c["job_name"] for c in rendered["extra"]["prometheus_scrape_configs_extra"]]
+    assert extra == [EXTRA_JOB]
+    return rendered["vars"]["own_jobs"] + rendered["vars"]["service_jobs"] + extra + [SELF_REGISTERED_JOB]
+
+
+def test_every_link_leads_to_a_dashboard_the_role_writes(rendered):
+    errors, resolved = walk(rendered["dashboards"], jobs_scraped(rendered))
+    assert errors == []
+    services, own = rendered["vars"]["service_jobs"], rendered["vars"]["own_jobs"]
+    tiles = {}
+    for name, path, labels, uid in resolved:
+        if name.endswith("limen-overview.json") and "job" in labels:
+            tiles.setdefault(path, {})[labels["job"]] = uid
+    # Both availability panels: a tile for every service, none for the collection's own jobs.
+    assert len(tiles) == 2, tiles
+    for path, by_job in tiles.items():
+        assert by_job == {**{job: f"svc-{job}" for job in services},
+                          EXTRA_JOB: "limen-service", SELF_REGISTERED_JOB: "limen-service"}, path
+        assert not set(by_job) & set(own)
+
+
+def test_the_link_walk_finds_a_dead_link(rendered):
+    # The overview as it once was: a tile's link made from its job, own jobs not all left out.
+    overview = json.loads(json.dumps(next(d for n, d in rendered["dashboards"].items() if n.endswith("limen-overview.json"))))
+    tile = overview["panels"][1]
+    tile["fieldConfig"]["defaults"]["links"][0]["url"] = "/d/svc-${__field.labels.job}?${__url_time_range}"
+    tile["targets"][0]["expr"] = 'up{job!~"prometheus|alertmanager|node"}'
+    errors, _ = walk({**rendered["dashboards"], "old-overview": overview}, jobs_scraped(rendered))
+    dead = {e.split(" for job ")[1].split(" ")[0] for e in errors if e.startswith("old-overview: panels[1]")}
+    assert dead == {"victoriametrics", EXTRA_JOB, SELF_REGISTERED_JOB}, errors
 
 
 def test_schema_version_is_the_one_the_pinned_grafana_writes(rendered):
@@ -61,6 +107,12 @@ BAD = {
     "wrong_threshold_mode": ("panels[1].fieldConfig.defaults.thresholds.mode", '"absolut"'),
     "wrong_variable_hide": ("templating.list[0].hide", "'5' is not assignable"),
     "stat_missing_required_option": ("panels[1].options", "colorMode"),
+    # Values the published types leave as plain strings or numbers, against Grafana's own lists.
+    "wrong_reducer_id": ("panels[1].options.reduceOptions.calcs[0]", "'meanX' is not a reducer id"),
+    "wrong_unit_id": ("panels[0].fieldConfig.defaults.unit", "'reqsp' is not a unit id"),
+    "wrong_matcher_id": ("panels[0].fieldConfig.overrides[0].matcher.id", "'byNam' is not a field matcher id"),
+    "thresholds_out_of_order": ("panels[1].fieldConfig.defaults.thresholds.steps[2].value", "70 after 90"),
+    "rate_with_zero_decimals": ("panels[0].fieldConfig.defaults.decimals", "(0.033/s) shows as 0;"),
 }
 
 

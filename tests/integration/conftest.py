@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -32,9 +33,21 @@ class Lab:
             for name, hv in body["hosts"].items():
                 self.hosts[name] = hv
         self.monitor = self.hosts["monitor"]["ansible_host"]
-        self.prometheus = f"http://{self.monitor}:9090"
-        self.alertmanager = f"http://{self.monitor}:9093"
+        # The secure default, unless the scenario chose the opt-out (LIMEN_LAB_PLAIN=1).
+        self.secure = not self.vars.get("monitoring_plain_http", False)
+        self.scheme = "https" if self.secure else "http"
+        self.prometheus = f"{self.scheme}://{self.monitor}:9090"
+        self.alertmanager = f"{self.scheme}://{self.monitor}:9093"
         self.receiver = self.vars["lab_receiver_url"]
+        # What the run made on the controller (inventories/lab: pki_dir, pki_secrets_dir).
+        self.ca = Path(self.vars["lab_pki_dir"]) / "ca.crt"
+        self.secrets = Path(self.vars["lab_pki_dir"]).parent / "secrets"
+        if self.secure:
+            install_lab_opener(self)
+
+    def password(self, component):
+        """The internal user's password the run generated for COMPONENT."""
+        return (self.secrets / component).read_text().strip()
 
     def addr(self, host):
         return self.hosts[host]["ansible_host"]
@@ -59,6 +72,23 @@ class Lab:
 
     def targets(self):
         return http_json(self.prometheus + "/api/v1/targets?state=active")["data"]["activeTargets"]
+
+
+INTERNAL_USER = "limen-internal"
+
+
+def install_lab_opener(lab):
+    """Every urllib request of the tests verifies TLS against the lab's generated CA and logs in
+    to Prometheus and Alertmanager as their internal users (sent at once, not after a 401)."""
+    if not lab.ca.is_file():
+        return  # not converged yet: the tests that need it fail on the connection, naming it
+    passwords = urllib.request.HTTPPasswordMgrWithPriorAuth()
+    for base, component in ((lab.prometheus, "prometheus"), (lab.alertmanager, "alertmanager")):
+        if (lab.secrets / component).is_file():
+            passwords.add_password(None, base, INTERNAL_USER, lab.password(component), is_authenticated=True)
+    context = ssl.create_default_context(cafile=str(lab.ca))
+    urllib.request.install_opener(urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=context), urllib.request.HTTPBasicAuthHandler(passwords)))
 
 
 def http_json(url, method="GET", data=None, timeout=10):

@@ -200,10 +200,41 @@ def test_repository_source_line_and_key_path(lab):
                           "grafana_apt_key_url": key_url}, check=False, args=["--check", "--diff", "-v"])
     assert rc == 0 and recap["monitor"]["failed"] == 0, out[-3000:]
     assert "+deb [signed-by=/etc/apt/keyrings/grafana.asc] https://apt.grafana.com stable main" in out
-    assert "dest: /etc/apt/keyrings/grafana.asc" in out
+    assert "dest: /etc/apt/keyrings/.grafana-download.key" in out   # staged, not trusted yet
     assert "+Package: grafana\n+Pin: version 12.4.0\n+Pin-Priority: 1001" in out
     # Check mode wrote nothing and asked APT nothing about the new source.
     assert "grafana" not in sh(lab, "ls /etc/apt/sources.list.d /etc/apt/keyrings /etc/apt/preferences.d")
+
+
+def test_the_repository_key_is_trusted_only_with_the_pinned_fingerprint(lab, tmp_path):
+    """The key tasks for real, with a key made here and served on the lab (not Grafana's)."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--quiet", "--homedir", str(home)]
+    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", "limen-test@example.org", "ed25519", "sign", "1d"],
+                   check=True, capture_output=True)
+    listing = subprocess.run([*gpg, "--with-colons", "--list-keys"], check=True, capture_output=True, text=True).stdout
+    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+    key = Path(standin(lab, "limen-test.key"))
+    key.write_bytes(subprocess.run([*gpg, "--armor", "--export"], check=True, capture_output=True).stdout)
+    play = tmp_path / "key.yml"
+    play.write_text(json.dumps([{"hosts": "monitor", "gather_facts": False, "tasks": [
+        {"ansible.builtin.include_role": {"name": "limen.monitoring.grafana",
+                                          "tasks_from": "install_repository_key"}}]}]))
+    keyring = "/etc/apt/keyrings/grafana.asc"
+    url = f"{lab.vars['lab_release_url']}/grafana-standin/limen-test.key"
+    try:
+        rc, out, _ = playbook(str(play), "-i", str(REPO / "inventories" / "lab"), "-e",
+                              json.dumps({"grafana_apt_key_url": url, "grafana_apt_key_fingerprint": "0" * 40}),
+                              check=False)
+        assert rc != 0 and f"holds the key(s) {fpr}" in out and "it was not installed" in out, out[-3000:]
+        assert sh(lab, f"test -e {keyring} || echo absent") == "absent"
+        playbook(str(play), "-i", str(REPO / "inventories" / "lab"), "-e",
+                 json.dumps({"grafana_apt_key_url": url, "grafana_apt_key_fingerprint": fpr}))
+        assert sh(lab, f"cat {keyring}") == key.read_text().strip()
+    finally:
+        sh(lab, f"rm -f {keyring} /etc/apt/keyrings/.grafana-download.key")
+        key.unlink()
 
 
 # ---- last: TLS from the role's cert settings (the host stays on HTTPS) ----

@@ -357,7 +357,6 @@ def test_no_duplicates_after_the_return(lab):
     assert all(b - a > 30 for a, b in itertools.pairwise(watchdogs)), f"Watchdog twice: {watchdogs}"
 
 
-
 def test_victoriametrics_from_a_local_tarball_keeps_the_history(lab, tmp_path):
     """Package -> upstream tarball of the same version (built from Debian's binary in upstream's layout)."""
     package = lab.ssh("storage", "dpkg-query -W -f '${Version}' victoria-metrics").stdout

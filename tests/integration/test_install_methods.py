@@ -76,6 +76,24 @@ def test_binaries_come_from_the_tarballs_and_serve(lab):
              what=f"every component up and reporting {wanted}")
 
 
+def test_unpacked_files_are_roots_whatever_uid_the_tarball_was_packed_with(lab):
+    # The lab's tarballs are packed as uid/gid 3434 and 1001, as upstream's are.
+    for host in ("monitor", "svc1"):
+        foreign = lab.ssh(host, "find /opt/limen-monitoring ! -user root -o ! -group root "
+                                "-o -perm /022 ! -type l").stdout
+        assert foreign == "", f"{host}: files not root's or writable by others:\n{foreign}"
+        modes = lab.ssh(host, "stat -L -c '%U:%G %a %n' /usr/local/bin/node_exporter").stdout
+        assert modes.startswith("root:root 755 "), modes
+
+
+def test_a_release_without_a_pinned_sha256_or_over_http_is_refused(lab):
+    rc, out, recap = run({"prometheus_version": NEW["prometheus"], "prometheus_archive_sha256": ""}, check=False)
+    assert rc != 0 and 'prometheus_archive_sha256 "" is not a sha256' in out, out[-3000:]
+    rc, out, recap = run({"component_install_allow_http": False}, check=False)
+    assert rc != 0 and "_release_base_url" in out and "is not HTTPS" in out, out[-3000:]
+    assert all(counts["changed"] == 0 for counts in recap.values()), recap
+
+
 def test_wrong_checksum_fails_before_anything_is_replaced(lab):
     pid, current = main_pid(lab), link(lab, "monitor", "prometheus")
     tarball = Path(lab.vars["lab_release_dir"]) / "prometheus/v2.42.0/prometheus-2.42.0.linux-amd64.tar.gz"

@@ -15,6 +15,7 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,9 +23,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collection"))
+import readme_install  # noqa: E402  (tests/collection: the README's "From a built collection" block)
 from test_default import queries, substitute  # the queries Grafana sends, variables filled in
 
-from conftest import LAB_INVENTORY, REPO, http_json, notifications, playbook, wait_for
+from conftest import ANSI, LAB_INVENTORY, RECAP, REPO, http_json, notifications, playbook, wait_for
 
 SCENARIO_INVENTORY = REPO / "molecule" / "secure" / "inventory"
 SECRETS = yaml.safe_load((SCENARIO_INVENTORY / "group_vars" / "all" / "lab_secrets.yml").read_text())
@@ -403,3 +407,17 @@ def test_the_readme_shows_exactly_what_this_scenario_runs():
     readme = (REPO / "README.md").read_text()
     example = (SCENARIO_INVENTORY / "group_vars" / "all" / "security.yml").read_text()
     assert example.strip() in readme
+
+
+def test_the_readmes_offline_install_converges_without_a_warning(lab):
+    # The README's block, last line included: the lab was converged from this installed copy by
+    # molecule; its re-run changes nothing and prints no warning (host patterns, deprecations).
+    home = Path(os.environ["LIMEN_OPERATOR_HOME"])
+    r = readme_install.run(home, [LAB_INVENTORY, SCENARIO_INVENTORY])
+    out = ANSI.sub("", r.stdout + r.stderr)
+    assert r.returncode == 0, out[-6000:]
+    assert "TASK [limen.monitoring.topology" in out, out[-3000:]
+    recap = {m[0]: (int(m[2]), int(m[4])) for m in RECAP.findall(out)}
+    assert set(recap) >= {"monitor", "svc1", "svc2"} and set(recap.values()) == {(0, 0)}, recap
+    warnings = [line for line in out.splitlines() if "[WARNING]" in line]
+    assert not warnings, warnings

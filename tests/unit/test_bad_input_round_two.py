@@ -7,16 +7,15 @@ tree (names, modes, symlink targets, bytes), hidden files included.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import unicodedata
 
 import pytest
 from dashboard_helpers import dash, params, tree_digest
+from file_states import immutable
 from module_runner import run_module
 
 from ansible_collections.limen.monitoring.plugins.module_utils import validate
@@ -34,15 +33,6 @@ def sd(directory, **kw):
     base = {"directory": str(directory), "job": "app", "targets": ["a:1"], "state": "present", "exclusive": False,
             "jobs": None, "prune": False, "mode": None, "owner": None, "group": None}
     return {**base, **kw}
-
-
-@contextlib.contextmanager
-def immutable(path):
-    subprocess.run(["chattr", "+i", str(path)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def under_mount(tmp_path, state):

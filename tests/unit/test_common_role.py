@@ -5,6 +5,8 @@ roles to use."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,16 +15,27 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 ENV = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+# At least prometheus-community's units, for every component (and Grafana's tarball unit).
 HARDENING = [
     "NoNewPrivileges=true", "ProtectSystem=strict", "PrivateTmp=true", "PrivateDevices=true",
-    "ProtectKernelTunables=true", "ProtectKernelModules=true", "ProtectControlGroups=true",
-    "RestrictSUIDSGID=true", "RestrictNamespaces=true", "LockPersonality=true", "CapabilityBoundingSet=",
+    "PrivateUsers=true", "ProtectKernelTunables=true", "ProtectKernelModules=true",
+    "ProtectKernelLogs=true", "ProtectControlGroups=true", "ProtectHostname=true",
+    "RestrictSUIDSGID=true", "RestrictNamespaces=true", "RestrictRealtime=true", "LockPersonality=true",
+    "MemoryDenyWriteExecute=true", "RemoveIPC=true", "CapabilityBoundingSet=", "AmbientCapabilities=",
+    "SystemCallArchitectures=native", "SystemCallFilter=@system-service", "SystemCallFilter=~@privileged",
+    "SystemCallErrorNumber=EPERM",
 ]
+# node_exporter reads the host's processes, clock state and network devices; the others may not.
+HIDDEN_HOST = ["ProtectClock=true", "ProtectProc=invisible"]
+FAMILIES = {"node_exporter": "AF_UNIX AF_INET AF_INET6 AF_NETLINK", "grafana": "AF_UNIX AF_INET AF_INET6 AF_NETLINK"}
 # What each service may write; node_exporter writes nothing and must see /home to measure it.
 WRITES = {"prometheus": ["/var/lib/prometheus/metrics2"], "alertmanager": ["/var/lib/alertmanager"],
-          "victoriametrics": ["/var/lib/victoria-metrics"], "node_exporter": []}
+          "victoriametrics": ["/var/lib/victoria-metrics"], "node_exporter": [],
+          "grafana": ["/var/lib/grafana", "/var/log/grafana"]}
 PROTECT_HOME = {"prometheus": "true", "alertmanager": "true", "victoriametrics": "true",
-                "node_exporter": "read-only"}
+                "node_exporter": "read-only", "grafana": "true"}
+# `systemd-analyze security` exposure (0 safest .. 10): each unit stays at or below this.
+MAX_EXPOSURE = 2.0
 
 
 def ansible_playbook(*args: str) -> subprocess.CompletedProcess:
@@ -42,15 +55,30 @@ def units(tmp_path_factory) -> dict[str, list[str]]:
 def test_unit_has_the_full_hardening(units, role):
     service = units[role][units[role].index("[Service]"):units[role].index("[Install]")]
     assert [d for d in HARDENING if d not in service] == []
+    assert ([d for d in HIDDEN_HOST if d in service] == []) is (role == "node_exporter")
+    assert f"RestrictAddressFamilies={FAMILIES.get(role, 'AF_UNIX AF_INET AF_INET6')}" in service
     assert f"ProtectHome={PROTECT_HOME[role]}" in service
-    assert [line.split("=", 1)[1] for line in service if line.startswith("ReadWritePaths=")] == WRITES[role]
+    rw = [p for line in service if line.startswith("ReadWritePaths=") for p in line.split("=", 1)[1].split()]
+    assert sorted(rw) == sorted(WRITES[role])
     assert "" not in service[:-1], "blank line inside [Service]"
 
 
 def test_units_differ_only_in_their_own_hardening_parameters(units):
-    blocks = {role: [line for line in lines if line.split("=")[0] in {d.split("=")[0] for d in HARDENING}]
-              for role, lines in units.items()}
+    keys = {d.split("=")[0] for d in HARDENING}
+    blocks = {role: [line for line in lines if line.split("=")[0] in keys] for role, lines in units.items()}
     assert all(block == HARDENING for block in blocks.values()), blocks
+
+
+@pytest.mark.parametrize("role", sorted(WRITES))
+def test_systemd_analyze_rates_each_unit_safe(units, tmp_path, role):
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        pytest.fail("systemd-analyze not found (Debian package systemd)")
+    unit = tmp_path / f"{role}.service"
+    unit.write_text("\n".join(units[role]) + "\n")
+    r = subprocess.run([analyze, "security", "--offline=true", str(unit)], capture_output=True, text=True)
+    score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", r.stdout).group(1))
+    assert score <= MAX_EXPOSURE, r.stdout
 
 
 def test_running_common_on_its_own_fails(tmp_path):

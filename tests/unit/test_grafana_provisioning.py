@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 SCHEMA = HERE.parent / "grafana_schema"
 sys.path.insert(0, str(SCHEMA))
 
-from grafana_render import render  # noqa: E402
+from grafana_render import render, render_layout  # noqa: E402
 from provisioning import check_dashboards, check_datasources, check_providers  # noqa: E402
 
 ROLE = HERE.parents[1] / "roles" / "grafana"
@@ -61,6 +61,16 @@ def test_rendered_provider_points_at_a_directory_the_role_creates(rendered):
 def test_every_dashboard_reference_resolves_and_uids_are_unique(rendered):
     assert len(rendered["dashboards"]) >= 8
     assert check_dashboards(rendered["dashboards"], rendered["datasources"]) == []
+
+
+def test_ha_layout_reads_the_long_term_store_in_every_dashboard_custom_ones_too(tmp_path):
+    custom = [{"folder": "Team", "file": str(f)} for f in sorted((SCHEMA / "custom").glob("*.json"))]
+    out = render_layout(tmp_path, "ha", {"grafana_custom_dashboards": custom})
+    assert check_datasources(out["datasources"]) == []
+    defaults = [d["uid"] for d in out["datasources"]["datasources"] if d.get("isDefault")]
+    assert defaults == ["limen-longterm"] == [out["vars"]["datasource_uid"]]
+    assert any(name.startswith("Team/") for name in out["dashboards"])
+    assert check_dashboards(out["dashboards"], out["datasources"]) == []
 
 
 BAD_PROVISIONING = {

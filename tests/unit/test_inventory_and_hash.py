@@ -32,27 +32,75 @@ def test_settings_for_an_unknown_job_are_refused():
         scrape_configs([{"name": "limen", "targets": []}], {"limn": {"bearer_token": "t"}}, "/d", "/s")
 
 
+KEY = "controller-salt-key-0123456789ab"
+
+
+def test_the_salt_does_not_come_from_the_password():
+    """Two passwords of one user share the salt (from the seed and the secret key only), so the
+    hash gives no faster way to test a guess than bcrypt itself; another key, another salt."""
+    salt = stable_hash("first-password-1", "mon/admin", KEY)[:29]
+    assert stable_hash("other-password-2", "mon/admin", KEY)[:29] == salt
+    assert stable_hash("first-password-1", "mon/admin", "another-key-0123456789")[:29] != salt
+    with pytest.raises(HashError, match="salt key"):
+        stable_hash("first-password-1", "mon/admin", "")
+
+
 def test_stable_bcrypt_is_stable_valid_and_seeded():
-    a = stable_hash("s3cret-pass", "mon/admin")
-    assert a == stable_hash("s3cret-pass", "mon/admin")
-    assert a != stable_hash("s3cret-pass", "mon/other")
+    a = stable_hash("s3cret-pass", "mon/admin", KEY)
+    assert a == stable_hash("s3cret-pass", "mon/admin", KEY)
+    assert a != stable_hash("s3cret-pass", "mon/other", KEY)
     assert bcrypt.checkpw(b"s3cret-pass", a.encode())
     with pytest.raises(HashError):
-        stable_hash("", "x")
+        stable_hash("", "x", KEY)
 
 
 @pytest.mark.parametrize("password,size", [("x" * 73, 73), ("\u00e9" * 37, 74), ("\U0001f512" * 19, 76)])
 def test_bcrypt_refuses_a_password_over_72_bytes_naming_the_user(password, size):
     with pytest.raises(HashError) as err:
-        stable_hash(password, "mon/admin")
+        stable_hash(password, "mon/admin", KEY)
     message = str(err.value)
     assert "'mon/admin'" in message and f"{size} bytes" in message and "at most 72" in message
     assert password not in message, "the password must never appear in an error"
 
 
 def test_bcrypt_takes_exactly_72_bytes_and_the_filter_names_the_user():
-    assert bcrypt.checkpw(("\u00e9" * 36).encode(), stable_hash("\u00e9" * 36, "mon/admin").encode())
+    assert bcrypt.checkpw(("\u00e9" * 36).encode(), stable_hash("\u00e9" * 36, "mon/admin", KEY).encode())
     with pytest.raises(AnsibleFilterError, match=r"stable_bcrypt: the password of 'mon/alertmanager/ops' is 80 bytes"):
-        stable_bcrypt("y" * 80, "mon/alertmanager/ops")
+        stable_bcrypt("y" * 80, "mon/alertmanager/ops", KEY)
     with pytest.raises(AnsibleFilterError, match="'mon/admin' is empty"):
-        stable_bcrypt(None, "mon/admin")
+        stable_bcrypt(None, "mon/admin", KEY)
+
+
+def test_passthrough_secrets_land_in_files_and_the_config_holds_none():
+    from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import passthrough_secrets
+    entries = [{"url": "https://vm/api/v1/write", "basic_auth": {"username": "w", "password": "pw-1"}},
+               {"url": "https://other/write", "authorization": {"credentials": "tok-2"},
+                "oauth2": {"client_id": "id", "client_secret": "cs-3", "token_url": "https://idp/token"}},
+               {"url": "https://third/write", "bearer_token": "tok-4"}]
+    out = passthrough_secrets(entries, "prometheus_remote_write", "/etc/p/secrets")
+    text = repr(out["entries"])
+    for secret in ("pw-1", "tok-2", "cs-3", "tok-4"):
+        assert secret not in text
+    assert out["entries"][0]["basic_auth"] == {"username": "w",
+                                               "password_file": "/etc/p/secrets/prometheus_remote_write-0.password"}
+    assert out["entries"][1]["authorization"] == {"credentials_file": "/etc/p/secrets/prometheus_remote_write-1.token"}
+    assert out["entries"][1]["oauth2"]["client_secret_file"].endswith("prometheus_remote_write-1.oauth2-client-secret")
+    assert out["entries"][2]["authorization"]["type"] == "Bearer"
+    assert sorted(s["value"] for s in out["secrets"]) == ["cs-3", "pw-1", "tok-2", "tok-4"]
+    assert entries[0]["basic_auth"]["password"] == "pw-1"  # the input is not changed
+
+
+def test_job_settings_authorization_and_oauth2_go_to_files_too():
+    jobs = [{"name": "limen", "targets": []}]
+    out = scrape_configs(jobs, {"limen": {"authorization": {"type": "Bearer", "credentials": "t-1"},
+                                          "oauth2": {"client_id": "i", "client_secret": "c-2", "token_url": "u"}}},
+                         "/fsd", "/etc/p/secrets")
+    assert "t-1" not in repr(out["scrape_configs"]) and "c-2" not in repr(out["scrape_configs"])
+    assert {s["name"] for s in out["secrets"]} == {"limen.token", "limen.oauth2-client-secret"}
+
+
+def test_a_secret_and_its_file_together_are_refused_naming_the_variable():
+    from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import passthrough_secrets
+    with pytest.raises(InventoryError, match=r"prometheus_remote_read\[0\].basic_auth: set password or password_file"):
+        passthrough_secrets([{"url": "u", "basic_auth": {"username": "a", "password": "p", "password_file": "/f"}}],
+                            "prometheus_remote_read", "/s")

@@ -47,8 +47,10 @@ def run_topology(tmp_path, inv, refused=True):
 
 
 CASES = [
-    ("same target, two hosts", inventory(svc2={"monitoring_address": "127.0.0.2",
-                                               "monitoring_endpoints": [{"job": "app", "port": 8080}]}),
+    # two machines, the second naming the first's address for its endpoint (two hosts on one
+    # address are refused earlier, as one machine configured twice)
+    ("same target, two hosts", inventory(svc2={"monitoring_endpoints": [{"job": "app", "port": 8080,
+                                                                         "address": "127.0.0.2"}]}),
      "host svc2: monitoring_endpoints[0]: job 'app' target 127.0.0.2:8080 is also given by "
      "host svc1: monitoring_endpoints[0]"),
     ("same target, one host twice", inventory(svc1={"monitoring_endpoints": [{"job": "app", "port": 8080},

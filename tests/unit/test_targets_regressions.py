@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
 
 import pytest
+from file_states import immutable
 
 from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     MANIFEST,
@@ -204,16 +203,6 @@ def test_check_mode_writes_nothing_not_even_a_lock(tmp_path):
     r = sync(params(tmp_path, targets=["b:1"]), check_mode=True)
     assert r["changed"] and r["added"] == ["limen/b:1"]
     assert snapshot(tmp_path) == before and not (tmp_path / ".limen.lock").exists()
-
-
-@contextlib.contextmanager
-def immutable(path):
-    """Even root cannot create or change a file in an immutable directory (chattr +i)."""
-    subprocess.run(["chattr", "+i", str(path)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def test_read_only_directory_is_fine_when_nothing_changes(tmp_path):

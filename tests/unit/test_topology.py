@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import InventoryError
 from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+    OWN_JOBS,
     cluster_timing_errors,
     duration_seconds,
     parse_flag,
@@ -39,7 +43,7 @@ def hostvars(**extra):
                  "monitoring_endpoints": [{"job": "service2", "port": "8080"}]},
     }
     for host, values in extra.items():
-        hv[host] = {**hv[host], **values}
+        hv[host] = {**hv.get(host, {}), **values}
     return hv
 
 
@@ -56,6 +60,16 @@ def test_jobs_targets_and_addresses_come_from_one_place():
     assert topo["hosts"]["limen1"]["metrics_ports"] == [9100, 18443]
     assert topo["hosts"]["svc2"]["metrics_ports"] == [8080]
     assert topo["server_addresses"] == ["10.0.0.10"]
+
+
+def test_own_jobs_are_the_jobs_prometheus_scrapes_for_the_collection():
+    # The services' dashboards leave these out: each job Prometheus writes for a component of
+    # the collection (its config template, and `node` from the inventory) is in the list.
+    template = Path(__file__).resolve().parents[2] / "roles/prometheus/templates/prometheus.yml.j2"
+    written = set(re.findall(r"job_name: (\w+)", template.read_text())) - {"file_sd_services"}
+    topo = topology(GROUPS, hostvars(), DEFAULTS)
+    assert set(topo["own_jobs"]) == set(OWN_JOBS) == written | {"node"}
+    assert not set(topo["own_jobs"]) & (set(topo["job_names"]) - {"node"})
 
 
 def test_host_overrides_ports_addresses_and_tls():
@@ -166,7 +180,7 @@ def ha_hostvars(**extra):
     hv = hostvars()
     hv.update(mon2={"ansible_host": "10.0.0.20"}, store={"ansible_host": "10.0.0.30"})
     for host, values in extra.items():
-        hv[host] = {**hv[host], **values}
+        hv[host] = {**hv.get(host, {}), **values}
     return hv
 
 
@@ -313,3 +327,94 @@ def test_settings_errors_report_cluster_timing_from_the_topology():
                                           ("", None), ("5", None), ("1.5s", None)])
 def test_durations(text, seconds):
     assert duration_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("hv, source", [({"ansible_host": "93.184.216.34"}, "ansible_host"),
+                                        ({"ansible_host": "mon.example.org",
+                                          "ansible_facts": {"default_ipv4": {"address": "8.8.4.4"}}},
+                                         "default-route")])
+def test_a_guessed_public_address_is_refused_naming_monitoring_address(hv, source):
+    from ansible_collections.limen.monitoring.plugins.module_utils.topology import host_address
+    with pytest.raises(InventoryError, match=r"host mon: monitoring_address is not set.*" + source):
+        host_address("mon", hv)
+
+
+def test_an_explicit_public_address_and_guessed_private_ones_are_taken():
+    from ansible_collections.limen.monitoring.plugins.module_utils.topology import host_address
+    assert host_address("mon", {"monitoring_address": "203.0.113.10"}) == "203.0.113.10"
+    assert host_address("mon", {"ansible_host": "10.20.0.5"}) == "10.20.0.5"
+    assert host_address("mon", {"ansible_host": "fd00::5"}) == "fd00::5"
+
+
+# ---- one machine, one inventory host ----
+@pytest.mark.parametrize("svc3, shared", [
+    ({"ansible_host": "10.0.0.11"}, "the address 10.0.0.11"),                      # same ansible_host
+    ({"ansible_host": "vm1.example.org", "monitoring_address": "10.0.0.11"}, "the address 10.0.0.11"),
+    # the same SSH destination, whatever address it claims
+    ({"ansible_host": "10.0.0.11", "monitoring_address": "10.0.9.9"}, "the SSH destination 10.0.0.11:22"),
+])
+def test_two_hosts_on_one_machine_are_refused_naming_both(svc3, shared):
+    groups = {**GROUPS, "monitored_services": ["limen1", "svc2", "svc3"]}
+    hv = hostvars(svc3={**svc3, "monitoring_endpoints": [{"job": "service3", "port": 8081}]})
+    with pytest.raises(InventoryError) as exc:
+        topology(groups, hv, DEFAULTS)
+    message = str(exc.value)
+    assert message.startswith("hosts limen1 and svc3: both are " + shared), message
+    assert "monitoring_endpoints" in message   # the supported way: one host, every endpoint
+
+
+def test_a_server_that_is_also_a_service_or_a_store_is_one_host():
+    groups = {**GROUPS, "monitored_services": ["mon", "limen1"], "victoriametrics": ["mon"]}
+    topo = topology(groups, hostvars(), DEFAULTS)
+    assert topo["hosts"]["mon"]["server"] and topo["hosts"]["mon"]["storage"]
+
+
+def test_machines_behind_one_address_on_other_ssh_ports_are_distinct():
+    groups = {**GROUPS, "monitored_services": ["limen1", "svc2", "svc3"]}
+    hv = hostvars(limen1={"ansible_host": "192.0.2.1", "ansible_port": 2201, "monitoring_address": "10.0.0.11"},
+                  svc3={"ansible_host": "192.0.2.1", "ansible_port": "2202", "monitoring_address": "10.0.0.13"})
+    topo = topology(groups, hv, DEFAULTS)
+    assert topo["hosts"]["svc3"]["address"] == "10.0.0.13"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=6))
+def test_refused_exactly_when_two_hosts_share_an_address(octets):
+    names = [f"s{i}" for i in range(len(octets))]
+    hv = {"mon": {"ansible_host": "10.0.0.100"},
+          **{n: {"ansible_host": f"10.0.0.{o}", "monitoring_endpoints": [{"job": "api", "port": 8080}]}
+             for n, o in zip(names, octets, strict=True)}}
+    groups = {"monitoring_servers": ["mon"], "monitored_services": names}
+    if len(set(octets)) == len(octets):
+        assert topology(groups, hv, DEFAULTS)["hosts"].keys() == {"mon", *names}
+    else:
+        with pytest.raises(InventoryError, match=r"^hosts s\d+ and s\d+: both are the address 10\.0\.0\.\d"):
+            topology(groups, hv, DEFAULTS)
+
+
+# ---- a metrics endpoint on a port that serves more than metrics (LIMEN's API) ----
+def protected(**limen1):
+    return topology(GROUPS, hostvars(limen1={"firewall_protect_metrics": True, **limen1}), DEFAULTS)
+
+
+def test_a_port_serving_another_path_is_refused_until_the_inventory_chooses():
+    with pytest.raises(InventoryError) as err:
+        protected()
+    message = str(err.value)
+    assert "host limen1: monitoring_endpoints[0]" in message and "18443" in message
+    assert "/api/metrics" in message and "firewall: shared" in message and "firewall: metrics" in message
+
+
+@pytest.mark.parametrize("choice,metrics,shared", [("shared", [9100], [18443]),
+                                                   ("metrics", [9100, 18443], [])])
+def test_each_endpoint_chooses_whether_its_port_is_closed(choice, metrics, shared):
+    ep = {"job": "limen", "port": 18443, "path": "/api/metrics", "firewall": choice}
+    host = protected(monitoring_endpoints=[ep])["hosts"]["limen1"]
+    assert host["metrics_ports"] == metrics and host["shared_ports"] == shared
+
+
+def test_a_metrics_path_needs_no_choice_and_a_bad_choice_is_named():
+    hv = hostvars(svc2={"firewall_protect_metrics": True})
+    assert topology(GROUPS, hv, DEFAULTS)["hosts"]["svc2"]["metrics_ports"] == [8080]
+    bad = [{"job": "service2", "port": 8080, "firewall": "closed"}]
+    with pytest.raises(InventoryError, match=r"svc2: monitoring_endpoints\[0\]\.firewall: 'closed'"):
+        topology(GROUPS, hostvars(svc2={"monitoring_endpoints": bad}), DEFAULTS)
