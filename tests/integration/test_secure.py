@@ -228,7 +228,6 @@ def test_every_dashboard_query_returns_data_through_the_datasource_path(lab):
     assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
 
 
-
 # ---- DNS service discovery: a service announces itself (SRV, TSIG-signed update) ----
 ZONE = "lab.internal"
 SRV = f"_announced._tcp.{ZONE}"
@@ -334,6 +333,7 @@ def test_a_self_registered_target_of_a_declared_job_gets_its_settings(lab, api, 
                                                          "job": "announced", "state": "absent"})],
                        cwd=REPO, check=True, capture_output=True, env=env)
     wait_for(lambda: not announced_targets(api), 30, what="the deregistered target to leave")
+
 
 # ---- runs: no secret in the output, no change; renewal; a broken link fails the run ----
 def secret_values(lab):
