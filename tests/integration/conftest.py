@@ -77,6 +77,16 @@ class Lab:
 INTERNAL_USER = "limen-internal"
 
 
+class BasicAuthHandler(urllib.request.HTTPBasicAuthHandler):
+    """Sends basic auth up front; a 401 asking for another scheme (a service's Bearer token) is
+    returned to the test as that 401, where urllib's own handler raises ValueError."""
+
+    def http_error_401(self, req, fp, code, msg, headers):
+        if not any(h.lower().startswith("basic") for h in headers.get_all("www-authenticate") or []):
+            return None
+        return super().http_error_401(req, fp, code, msg, headers)
+
+
 def install_lab_opener(lab):
     """Every urllib request of the tests verifies TLS against the lab's generated CA and logs in
     to Prometheus and Alertmanager as their internal users (sent at once, not after a 401)."""
@@ -88,7 +98,7 @@ def install_lab_opener(lab):
             passwords.add_password(None, base, INTERNAL_USER, lab.password(component), is_authenticated=True)
     context = ssl.create_default_context(cafile=str(lab.ca))
     urllib.request.install_opener(urllib.request.build_opener(
-        urllib.request.HTTPSHandler(context=context), urllib.request.HTTPBasicAuthHandler(passwords)))
+        urllib.request.HTTPSHandler(context=context), BasicAuthHandler(passwords)))
 
 
 def http_json(url, method="GET", data=None, timeout=10):

@@ -373,19 +373,31 @@ def served_not_after(host, port, ca):
 def test_certificate_renewal_is_idempotent_until_the_window(lab, ca):
     svc2 = lab.addr("svc2")
     before = served_not_after(svc2, 9100, ca)
-    # --tags pki: issue and hand out certificates only (what a renewal touches).
-    short = ["site.yml", "--tags", "pki", "--limit", "svc2", "-e", "pki_cert_validity=+2h"]
-    # A 397-day certificate is inside a 400-day window: re-issued, for 2 hours this time.
-    _, _, recap = run(*short, "-e", "pki_renew_before=400d")
+    # --tags pki: issue and hand out certificates only (what a renewal touches). A certificate is
+    # always issued for longer than pki_renew_before (a shorter one is refused before any host
+    # changes, as it would be renewed on every run).
+    short = ["site.yml", "--tags", "pki", "--limit", "svc2"]
+    # The 397-day certificate is inside a 400-day window: re-issued, for 401 days.
+    _, _, recap = run(*short, "-e", "pki_renew_before=400d", "-e", "pki_cert_validity=+401d")
     assert recap["svc2"]["changed"] > 0
-    assert served_not_after(svc2, 9100, ca) != before, "node_exporter must serve the new certificate"
-    _, _, recap = run(*short, "-e", "pki_renew_before=1h")
+    renewed = served_not_after(svc2, 9100, ca)
+    assert renewed != before, "node_exporter must serve the new certificate"
+    _, _, recap = run(*short, "-e", "pki_renew_before=400d", "-e", "pki_cert_validity=+401d")
     assert recap["svc2"]["changed"] == 0, "outside the renewal window nothing changes"
-    _, _, recap = run(*short, "-e", "pki_renew_before=3h")
+    _, _, recap = run(*short, "-e", "pki_renew_before=402d", "-e", "pki_cert_validity=+403d")
     assert recap["svc2"]["changed"] > 0, "inside the renewal window the certificate is renewed"
-    run("site.yml", "--tags", "pki", "--limit", "svc2")          # back to the normal validity
-    _, _, recap = run("site.yml", "--tags", "pki", "--limit", "svc2")
+    assert served_not_after(svc2, 9100, ca) != renewed
+    _, _, recap = run(*short)    # the defaults: the longer certificate is outside their window
     assert recap["svc2"]["changed"] == 0
+
+
+def test_a_certificate_shorter_than_the_renewal_window_is_refused_before_the_host_changes(lab, ca):
+    served = served_not_after(lab.addr("svc2"), 9100, ca)
+    code, out, _ = run("site.yml", "--tags", "pki", "--limit", "svc2", "-e", "pki_renew_before=400d",
+                       "-e", "pki_cert_validity=+2h", check=False)
+    assert code != 0 and "svc2.crt: expires" in out and "within pki_renew_before (400d)" in out, out[-3000:]
+    assert served_not_after(lab.addr("svc2"), 9100, ca) == served, "the host must keep its certificate"
+    run("site.yml", "--tags", "pki", "--limit", "svc2", "-e", "pki_renew_before=400d", "-e", "pki_cert_validity=+401d")
 
 
 def test_a_wrong_alertmanager_password_fails_the_run_and_services_keep_running(lab, api):
