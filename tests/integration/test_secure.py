@@ -26,7 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collection"))
 import readme_install  # noqa: E402  (tests/collection: the README's "From a built collection" block)
-from test_default import queries, substitute  # the queries Grafana sends, variables filled in
+from test_default import dashboards, queries, substitute  # the queries Grafana sends, variables filled in
 
 from conftest import ANSI, LAB_INVENTORY, RECAP, REPO, http_json, notifications, playbook, wait_for
 
@@ -258,6 +258,25 @@ def dropped_announced(api):
             if t["discoveredLabels"].get("job") == "announced"}
 
 
+def assert_its_dashboard_link_resolves_with_data(lab, api, job):
+    """The overview's tile for JOB links (its `dashboard` label) to a dashboard Grafana has,
+    and every panel of that dashboard, with JOB selected, returns data."""
+    by_uid = {d["uid"]: d for d in dashboards(lab).values()}
+    overview = by_uid["limen-overview"]
+    linked = set()
+    for _, expr in queries(overview):
+        if "dashboard" in expr:
+            linked |= {r["metric"]["dashboard"] for r in api.query(substitute(expr, overview))
+                       if r["metric"].get("job") == job}
+    assert len(linked) == 1 and linked <= by_uid.keys(), (job, linked)
+    dash = json.loads(json.dumps(by_uid[linked.pop()]))
+    for var in dash.get("templating", {}).get("list", []):
+        if var["name"] == "job":
+            var["current"] = {"text": job, "value": job}
+    empty = [f"{where}: {expr}" for where, expr in queries(dash) if not api.query(substitute(expr, dash))]
+    assert not empty, f"{dash['uid']} has no data for {job}:\n" + "\n".join(empty)
+
+
 @pytest.fixture()
 def announcing_host(lab):
     """svc2 with a second service (not in the inventory) and the TSIG key from the vault."""
@@ -285,6 +304,7 @@ def test_an_announced_service_is_scraped_alerted_on_shown_and_leaves_when_withdr
     # The overview's availability query lists it.
     assert any(r["metric"]["job"] == "announced" and r["metric"]["host"] == "svc2"
                for r in api.query('up{job!~"prometheus|alertmanager|node"}'))
+    assert_its_dashboard_link_resolves_with_data(lab, api, "announced")
     # A stop reaches the receiver as the standard TargetDown.
     lab.ssh("svc2", f"systemctl kill --signal=STOP {ANNOUNCED_UNIT}")
     try:
