@@ -89,7 +89,7 @@ def discovery_jobs(entries, reserved=(), inventory_jobs=()):
         parsed = [_srv_name(name, f"{where}.names[{i}]") for i, name in enumerate(names)]
         zones = entry.get("zones")
         if zones is None:
-            zones = sorted({domain for _, domain in parsed})
+            zones = sorted({domain for _name, domain in parsed})
         elif not isinstance(zones, list) or not zones:
             raise ValidationError(f"{where}.zones must be a non-empty list of domain names, got {zones!r}")
         else:
@@ -99,7 +99,7 @@ def discovery_jobs(entries, reserved=(), inventory_jobs=()):
         job_settings = entry.get("settings") or {}
         if not isinstance(job_settings, dict):
             raise ValidationError(f"{where}.settings must be a mapping of scrape settings, got {job_settings!r}")
-        jobs.append({"job": job, "names": [name for name, _ in parsed], "zones": zones,
+        jobs.append({"job": job, "names": [name for name, _domain in parsed], "zones": zones,
                      "refresh_interval": refresh, "settings": job_settings})
     return jobs
 
