@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import re
 import shutil
@@ -247,26 +248,73 @@ def test_ruleset_survives_an_nftables_restart(lab):
 
 
 # ---- a busy host: LIMEN's runs libvirt and Docker, whose tables must survive everything ----
-NEIGHBOURS = ("ip libvirt_network", "ip filter", "ip nat")
+# libvirt is Debian's real package with its default NAT network; Docker cannot run here, so a lab
+# unit adds dockerd's iptables rules (lab/files/lab-neighbour-tables.service).
+OURS = "inet limen_monitoring"
 OLD_INCLUDE = 'include "/etc/nftables.d/*.nft"'
+GUEST = "guest1"
+GUEST_DHCP = f"ip netns exec {GUEST} dhcpcd --oneshot --ipv4only --noipv4ll --persistent --script /bin/true --timeout 30 eth0"
 
 
 def tables(lab, host):
-    """Each neighbour table and ours, as nft lists them without counters (missing: None)."""
-    out = {}
-    for table in (*NEIGHBOURS, "inet limen_monitoring"):
-        r = lab.ssh(host, f"nft -s list table {table}", check=False)
-        out[table] = r.stdout if r.returncode == 0 else None
-    return out
+    """Every table of the host as nft lists it without counters (libvirt's and Docker's
+    iptables-nft tables too: their xtables matches are printed, not loaded)."""
+    names = lab.ssh(host, "nft list tables").stdout.replace("table ", "").split("\n")
+    return {name: lab.ssh(host, f"nft -s list table {name}").stdout for name in names if name}
 
 
-def assert_in_force(lab, before, what):
+def start_guest(lab):
+    """A guest on libvirt's bridge (a network namespace with a veth on virbr0) takes a DHCP lease
+    from libvirt's dnsmasq through the firewall's default deny; returns its address."""
+    lab.ssh("svc1", f"ip netns del {GUEST} 2>/dev/null; ip link del {GUEST}-port 2>/dev/null; "
+                    f"ip netns add {GUEST} && ip link add {GUEST}-port type veth peer name eth0 netns {GUEST} "
+                    f"&& ip link set {GUEST}-port master virbr0 up && ip -n {GUEST} link set eth0 up "
+                    f"&& {GUEST_DHCP} >/dev/null 2>&1", timeout=90)
+    return guest_address(lab)
+
+
+def guest_address(lab):
+    out = lab.ssh("svc1", f"ip -n {GUEST} -4 -o addr show dev eth0").stdout.split()
+    net = ipaddress.ip_network(lab.vars["lab_guest_network"])
+    leased = [a.split("/")[0] for a in out if "/" in a and ipaddress.ip_address(a.split("/")[0]) in net]
+    assert leased, f"the guest has no address from libvirt's DHCP: {out}"
+    return leased[0]
+
+
+@pytest.fixture(scope="module")
+def libvirt_guest(lab):
+    """Debian's libvirt-daemon-system on LIMEN's host, its default NAT network (moved into the
+    lab's guest subnet, autostarted) and a guest holding a DHCP lease; Docker's rules beside."""
+    net = ipaddress.ip_network(lab.vars["lab_guest_network"])
+    lab.ssh("svc1", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+                    "libvirt-daemon-system dhcpcd-base >/dev/null", timeout=600)
+    xml = (f"<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>"
+           f"<ip address='{net[1]}' netmask='{net.netmask}'><dhcp><range start='{net[2]}' end='{net[254]}'/>"
+           "</dhcp></ip></network>")
+    lab.ssh("svc1", "virsh -q net-destroy default >/dev/null 2>&1; virsh -q net-undefine default >/dev/null 2>&1; "
+                    "cat > /run/lab-default-net.xml && virsh -q net-define /run/lab-default-net.xml "
+                    "&& virsh -q net-autostart default && virsh -q net-start default", stdin=xml)
+    lab.ssh("svc1", "systemctl restart lab-neighbour-tables")
+    return start_guest(lab)
+
+
+def assert_in_force(lab, before, guest, what):
     after = tables(lab, "svc1")
+    # (nftables.service's own: the table Debian's stock nftables.conf declares, while it runs)
+    assert set(before) <= set(after) <= set(before) | {"inet filter"}, \
+        f"after {what}: tables {sorted(before)} became {sorted(after)}"
     for table, listing in before.items():
-        assert after[table] == listing, f"after {what}: table {table} changed or vanished:\n{after[table]}"
+        assert after[table] == listing, f"after {what}: table {table} changed:\n{after[table]}"
     svc1 = lab.addr("svc1")
     assert can_connect(lab, "monitor", svc1, 9100), f"after {what}: the server cannot scrape svc1"
     assert not can_connect(lab, "outside", svc1, 9100), f"after {what}: svc1's metrics are open"
+    # The guest: its lease still known to libvirt, renewed through the default deny, and its
+    # traffic NATed out by libvirt's rules (the monitoring server answers only svc1's address).
+    assert guest in lab.ssh("svc1", "virsh -q net-dhcp-leases default").stdout, f"after {what}: lease gone"
+    assert lab.ssh("svc1", f"{GUEST_DHCP} >/dev/null 2>&1", check=False, timeout=90).returncode == 0, \
+        f"after {what}: the guest cannot renew its lease"
+    assert lab.ssh("svc1", f"ip netns exec {GUEST} {PROBE.format(addr=lab.monitor, port=9090)}",
+                   check=False).returncode == 0, f"after {what}: the guest cannot reach the network (NAT)"
 
 
 def test_an_older_versions_nftables_include_is_removed(lab):
@@ -285,19 +333,25 @@ def test_an_older_versions_nftables_include_is_removed(lab):
     assert recap["svc1"]["changed"] == 0
 
 
-def test_nftables_lifecycle_leaves_every_table_in_force(lab):
-    """nftables.service stop, reload, package upgrade, restart and a reboot of the host."""
-    lab.ssh("svc1", "systemctl restart lab-neighbour-tables")   # as libvirtd and dockerd would
+def test_nftables_lifecycle_leaves_every_table_in_force(lab, libvirt_guest):
+    """nftables.service stop, start, reload, package upgrade; limen-firewall restart and reload;
+    a reboot of the host: libvirt's and Docker's tables, the guest's lease and ours stay."""
+    guest = libvirt_guest
+    lab.ssh("svc1", "systemctl stop nftables")   # as Debian installs it (a no-op unless started)
     before = tables(lab, "svc1")
-    assert all(before.values()), before
-    lab.ssh("svc1", "systemctl stop nftables")
-    assert_in_force(lab, before, "systemctl stop nftables")
-    lab.ssh("svc1", "systemctl reload nftables", check=False)   # not active: refused, nothing runs
-    assert_in_force(lab, before, "systemctl reload nftables")
-    lab.ssh("svc1", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall nftables", timeout=300)
-    assert_in_force(lab, before, "a reinstall (upgrade) of nftables")
-    lab.ssh("svc1", "systemctl restart limen-firewall && systemctl reload limen-firewall")
-    assert_in_force(lab, before, "a restart and a reload of limen-firewall")
+    listing = "\n".join(before.values())
+    for chain in ("LIBVIRT_FWO", "DOCKER-USER", "tcp dport 9100"):
+        assert chain in listing, f"{chain} is not in svc1's ruleset:\n{listing}"
+    assert OURS in before
+    # Debian's stock nftables.conf starts with "flush ruleset": start, reload and stop all flush.
+    assert "flush ruleset" in lab.ssh("svc1", "cat /etc/nftables.conf").stdout
+    for command in ("systemctl restart nftables",    # loads nftables.conf, its flush first
+                    "systemctl reload nftables",
+                    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall nftables >/dev/null",
+                    "systemctl stop nftables",       # active: nft flush ruleset
+                    "systemctl restart limen-firewall && systemctl reload limen-firewall"):
+        lab.ssh("svc1", command, timeout=300)
+        assert_in_force(lab, before, guest, command)
     lab_py("stop", "svc1")
     try:
         assert not can_connect(lab, "monitor", lab.addr("svc1"), 9100)
@@ -305,14 +359,10 @@ def test_nftables_lifecycle_leaves_every_table_in_force(lab):
         lab_py("up")
     wait_for(lambda: lab.ssh("svc1", "systemctl is-system-running --wait", check=False, timeout=60)
              .stdout.strip() in ("running", "degraded"), 90, what="svc1 booted")
-    assert_in_force(lab, before, "a reboot")
-    # Starting Debian's nftables.service runs the admin's /etc/nftables.conf; Debian's stock file
-    # flushes the whole ruleset (libvirt's tables too, with or without this collection). The
-    # collection's table is loaded again right after it (its drop-in).
-    lab.ssh("svc1", "systemctl restart nftables")
-    assert tables(lab, "svc1")["inet limen_monitoring"] == before["inet limen_monitoring"]
-    lab.ssh("svc1", "systemctl stop nftables && systemctl restart lab-neighbour-tables")
-    assert_in_force(lab, before, "systemctl stop nftables after a start")
+    # The guest's namespace went with the reboot (as a VM stops with its host): a new one
+    # gets a lease again under the rules loaded at boot.
+    guest = start_guest(lab)
+    assert_in_force(lab, before, guest, "a reboot")
 
 
 def test_a_policy_rc_d_left_by_an_aborted_run_is_removed_and_an_admins_kept(lab):
