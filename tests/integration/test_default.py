@@ -258,9 +258,17 @@ GUEST_DHCP = f"ip netns exec {GUEST} dhcpcd --oneshot --ipv4only --noipv4ll --pe
 
 def tables(lab, host):
     """Every table of the host as nft lists it without counters (libvirt's and Docker's
-    iptables-nft tables too: their xtables matches are printed, not loaded)."""
+    iptables-nft tables too: their xtables matches are printed, not loaded), its chains and
+    sets in name order (nft lists them in creation order, which a restore may change)."""
     names = lab.ssh(host, "nft list tables").stdout.replace("table ", "").split("\n")
-    return {name: lab.ssh(host, f"nft -s list table {name}").stdout for name in names if name}
+    out = {}
+    for name in filter(None, names):
+        body = lab.ssh(host, f"nft -s list table {name}").stdout.strip().split("\n")[1:-1]
+        # iptables-restore also makes the built-in chains nobody used: empty, accepting, no-ops
+        blocks = [b for b in "\n".join(body).split("\n\n")
+                  if not (b.count("\n") == 2 and "policy accept;" in b)]
+        out[name] = "\n\n".join(sorted(blocks))
+    return out
 
 
 def start_guest(lab):
