@@ -235,6 +235,9 @@ def run(jobs, scrape_configs, directory, policies, default_policy, check_all=Fal
     UNREADABLE_OK (check mode on a first run): a job whose secret files are not written yet is
     reported as not checked instead of failing.
     """
+    # YAML 1.1 reads an unquoted off as false.
+    default_policy = "off" if default_policy is False else default_policy
+    policies = {host: "off" if policy is False else policy for host, policy in (policies or {}).items()}
     if default_policy not in POLICIES:
         raise ConformanceError(f"monitoring_conformance: {default_policy!r} is not one of {', '.join(POLICIES)}")
     for host, policy in (policies or {}).items():
