@@ -162,7 +162,7 @@ def test_parse_reads_back_what_render_writes(fams):
     for name, entry in fams.items():
         assert back[name]["type"] == entry["type"]
         assert [(s, lab) for s, lab, _v in back[name]["samples"]] == [(s, lab) for s, lab, _v in entry["samples"]]
-        assert all(same(v1, v2) for (_a, _b, v1), (_c, _d, v2) in zip(back[name]["samples"], entry["samples"]))
+        assert all(same(v1, v2) for (_a, _b, v1), (_c, _d, v2) in zip(back[name]["samples"], entry["samples"], strict=True))
 
 
 @FAST
