@@ -600,3 +600,102 @@ def test_targets_a_service_registers_itself_survive_the_inventory_run(lab, tmp_p
     play.write_text(play.read_text().replace('"targets"', '"state": "absent", "targets"'))
     playbook(str(play))
     wait_for(lambda: not lab.query('up{job="selfreg"}'), 60, what="the deregistered target gone")
+
+
+# ---- the metric standard and the probes (docs/metric-standard.md, docs/probes.md) ----
+def control(lab, host, port, kind, seconds):
+    url = f"http://{lab.addr(host)}:{port}/control/{kind}?seconds={seconds}"
+    urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5).read()
+
+
+def conformance_run(*extra):
+    """The check on every service (not only new ones), as site.yml runs it; (rc, output)."""
+    rc, out, _ = playbook("site.yml", "--limit", "monitoring_servers", "--tags", "conformance", "-e",
+                          json.dumps({"prometheus_conformance_check_all": True}), *extra, check=False)
+    return rc, out
+
+
+def test_a_non_conformant_service_is_named_metric_by_metric_and_enforce_refuses_it(lab):
+    svc2 = f"http://{lab.addr('svc2')}:8080/metrics"
+    http_json(lab.receiver, method="DELETE")
+    control(lab, "svc2", 8080, "nonconformant", 240)
+    try:
+        rc, out = conformance_run()
+        assert rc == 0, out[-3000:]
+        text = " ".join(out.split())  # the callback wraps long lines
+        assert f"service2 {svc2} (host svc2, policy warn): NOT CONFORMANT: " in text, out[-3000:]
+        assert "http_request_duration_seconds: missing (exported instead: http_request_latency_seconds?)" in text
+        assert "http_requests_total: samples without the label status" in text
+        assert f"limen http://{lab.addr('svc1')}:18443/api/metrics (host svc1, policy warn): conformant" in text
+        # The job's own credentials: a login or certificate problem would read NOT REACHABLE.
+        assert "NOT REACHABLE" not in text
+
+        rc, out = conformance_run("-e", "monitoring_conformance=enforce")
+        text = " ".join(out.split())
+        assert rc != 0
+        refused = text.split("monitoring_conformance is enforce and these services are not conformant")[1]
+        assert f"service2 {svc2} (host svc2, policy enforce): NOT CONFORMANT" in refused
+        assert "limen http" not in refused
+    finally:
+        control(lab, "svc2", 8080, "reset", 0)
+    # Resolved before the next test breaks it again (a re-break within a scrape would be one alert).
+    wait_for(lambda: notifications(lab, "StandardMetricMissing", "resolved", job="service2"), 90,
+             what="the resolved StandardMetricMissing for service2")
+
+
+def test_breaking_the_standard_at_run_time_fires_standard_metric_missing(lab):
+    http_json(lab.receiver, method="DELETE")
+    control(lab, "svc2", 8080, "nonconformant", 120)
+    try:
+        firing = wait_for(lambda: notifications(lab, "StandardMetricMissing", "firing", job="service2"), 90,
+                          what="a firing StandardMetricMissing for service2")
+        assert {a["labels"]["metric"] for a in firing} >= {"http_request_duration_seconds", "http_requests_total"}
+        assert all(a["labels"]["severity"] == "warning" for a in firing)
+    finally:
+        control(lab, "svc2", 8080, "reset", 0)
+    wait_for(lambda: notifications(lab, "StandardMetricMissing", "resolved", job="service2"), 90,
+             what="the resolved StandardMetricMissing for service2")
+
+
+def test_a_lost_database_fires_service_database_down(lab):
+    http_json(lab.receiver, method="DELETE")
+    control(lab, "svc2", 8080, "database", 60)
+    try:
+        alert = wait_for(lambda: notifications(lab, "ServiceDatabaseDown", "firing", job="service2"), 60,
+                         what="a firing ServiceDatabaseDown for service2")[0]
+        assert alert["labels"]["database"] == "service2"
+    finally:
+        control(lab, "svc2", 8080, "reset", 0)
+
+
+def test_every_service_and_component_is_probed_from_the_monitoring_server(lab):
+    wanted = {f"http://{lab.addr('svc1')}:18443/api/metrics", f"http://{lab.addr('svc2')}:8080/metrics",
+              f"{lab.monitor}:9090", f"{lab.monitor}:9093",
+              *(f"{lab.addr(h)}:9100" for h in ["monitor", *lab.groups["monitored_services"]])}
+
+    def all_succeed():
+        ok = {r["metric"]["instance"] for r in lab.query('probe_success{job="blackbox"} == 1')}
+        return wanted <= ok and ok
+
+    wait_for(all_succeed, 90, what=f"probe_success == 1 for {sorted(wanted)}")
+    # The components serve TLS: the expiry of the verified chain (leaf and CA) is measured; the
+    # collection's certificates are issued for 397 days.
+    expiry = lab.query('(probe_ssl_last_chain_expiry_timestamp_seconds{probed="prometheus"} - time()) / 86400')
+    assert expiry and 300 < float(expiry[0]["value"][1]) <= 398, expiry
+    # blackbox_exporter itself asks for credentials over TLS, like the other components.
+    if lab.secure:
+        assert status(f"https://{lab.monitor}:9115", ssl.create_default_context(cafile=str(lab.ca))) == 401
+
+
+def test_a_stopped_service_fires_probe_failed(lab):
+    http_json(lab.receiver, method="DELETE")
+    lab.ssh("svc2", "systemctl stop limen-demo-service")
+    try:
+        alert = wait_for(lambda: notifications(lab, "ProbeFailed", "firing", probed="service2"), 60,
+                         what="a firing ProbeFailed for service2")[0]
+        assert alert["labels"]["host"] == "svc2" and alert["labels"]["module"] == "job_service2"
+        assert alert["labels"]["job"] == "service2" and alert["labels"]["severity"] == "critical"
+    finally:
+        lab.ssh("svc2", "systemctl start limen-demo-service")
+    wait_for(lambda: notifications(lab, "ProbeFailed", "resolved", probed="service2"), 90,
+             what="the resolved ProbeFailed for service2")
