@@ -22,11 +22,15 @@ EXAMPLE_INVENTORY = "-i inventories/prod"
 
 
 def commands():
-    """The shell commands of the README's block, comments and blank lines left out."""
-    readme = (REPO / "README.md").read_text()
-    start = readme.index(SECTION)
-    block = re.search(r"```sh\n(.*?)```", readme[start:], re.S)
-    assert block, f"no ```sh block after {SECTION!r} in README.md"
+    """The shell commands of the block, comments and blank lines left out: the README's, or the
+    page of docs/ that holds the section when the README links there."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    found = [page for page in pages if SECTION in page.read_text()]
+    assert len(found) == 1, f"{SECTION!r} must be in exactly one of README.md and docs/*.md: {found}"
+    page = found[0]
+    text = page.read_text()
+    block = re.search(r"```sh\n(.*?)```", text[text.index(SECTION):], re.S)
+    assert block, f"no ```sh block after {SECTION!r} in {page}"
     lines = [line.split("  #")[0].strip() for line in block.group(1).splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
