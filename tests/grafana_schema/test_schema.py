@@ -113,6 +113,8 @@ BAD = {
     "wrong_matcher_id": ("panels[0].fieldConfig.overrides[0].matcher.id", "'byNam' is not a field matcher id"),
     "thresholds_out_of_order": ("panels[1].fieldConfig.defaults.thresholds.steps[2].value", "70 after 90"),
     "rate_with_zero_decimals": ("panels[0].fieldConfig.defaults.decimals", "(0.033/s) shows as 0;"),
+    "rate_with_two_decimals_in_override": ("panels[0].fieldConfig.overrides[0].properties[0].value",
+                                           "(0.033/s) shows as 0.03;"),
 }
 
 
