@@ -26,7 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collection"))
 import example_inventory  # the example inventory mapped to the lab
-import readme_install  # noqa: E402  (tests/collection: the README's "From a built collection" block)
+import readme_install  # noqa: E402  (tests/collection: docs/install.md's "From a built collection" block)
 from test_default import dashboards, queries, substitute  # the queries Grafana sends, variables filled in
 
 from conftest import ANSI, LAB_INVENTORY, RECAP, REPO, http_json, notifications, playbook, wait_for
@@ -437,14 +437,14 @@ def test_a_wrong_alertmanager_password_fails_the_run_and_services_keep_running(l
         run("site.yml", "--limit", "monitoring_servers")   # repaired; its self-check passes
 
 
-def test_the_readme_shows_exactly_what_this_scenario_runs():
-    readme = (REPO / "README.md").read_text()
+def test_the_docs_show_exactly_what_this_scenario_runs():
+    readme = (REPO / "docs" / "security.md").read_text()
     example = (SCENARIO_INVENTORY / "group_vars" / "all" / "security.yml").read_text()
     assert example.strip() in readme
 
 
 def test_the_readmes_offline_install_converges_without_a_warning(lab):
-    # The README's block, last line included: the lab was converged from this installed copy by
+    # docs/install.md's block, last line included: the lab was converged from this installed copy by
     # molecule; its re-run changes nothing and prints no warning (host patterns, deprecations).
     home = Path(os.environ["LIMEN_OPERATOR_HOME"])
     r = readme_install.run(home, [LAB_INVENTORY, SCENARIO_INVENTORY])
