@@ -1,5 +1,5 @@
 """The example inventory as an operator copies it from the installed collection, its addresses
-mapped to the lab's hosts (docs/example-inventory.md says which lines change and why).
+mapped to the lab's hosts (docs/install.md, "Starting from the example inventory", says which lines change).
 
 Only the lab's hosts and the controller are ever named: every address and name of the example
 that is not replaced is refused here, before a run could send anything to it.
