@@ -12,9 +12,9 @@ import difflib
 import math
 import os
 import re
-import ssl
 import urllib.error
-import urllib.request
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.limen.monitoring.plugins.module_utils.exposition import ExpositionError, parse
 from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
@@ -181,21 +181,17 @@ def client(job_config, where):
 
 def fetch(url, settings, timeout=10):
     """The body of one scrape of URL; (None, reason) when it fails (never the credentials)."""
-    request = urllib.request.Request(url, headers={
-        **settings["headers"], "Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1"})
-    context = None
-    if url.startswith("https://"):
-        context = ssl.create_default_context(cafile=settings["ca_file"] or None)
-        if settings["insecure"]:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+    headers = {**settings["headers"], "Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1"}
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # nosec: inventory URL
+        with open_url(url, headers=headers, timeout=timeout, validate_certs=not settings["insecure"],
+                      ca_path=settings["ca_file"] or None) as response:
             return response.read(64 * 1024 * 1024).decode("utf-8", "replace"), None
     except urllib.error.HTTPError as exc:
         return None, f"HTTP {exc.code} {exc.reason}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+        where = f" (CA file {settings['ca_file']})" if isinstance(exc, FileNotFoundError) else ""
+        return None, f"{reason}{where}"
 
 
 def check_target(url, settings, fetcher=fetch):
@@ -260,6 +256,8 @@ def run(jobs, scrape_configs, directory, policies, default_policy, check_all=Fal
             if not unreadable_ok:
                 raise
             settings = None
+        if unreadable_ok and settings and settings["ca_file"] and not os.path.exists(settings["ca_file"]):
+            settings = None  # check mode on a first run: the job's CA is not on the host yet
         for key, labels in targets:
             host = labels.get("host", "")
             policy = (policies or {}).get(host, default_policy)
@@ -271,7 +269,7 @@ def run(jobs, scrape_configs, directory, policies, default_policy, check_all=Fal
                 result = check_target(url, settings, fetcher)
             result.update({"job": name, "target": display(key), "host": host, "policy": policy})
             result["summary"] = summary(result) if settings is not None else (
-                f"{name} {url} (host {host}): not checked in check mode, its credentials are not on the host yet")
+                f"{name} {url} (host {host}): not checked in check mode, its credentials or CA are not on the host yet")
             results.append(result)
     refused = [r for r in results if r["policy"] == "enforce" and r["conformant"] is False]
     return {"results": results, "refused": refused}

@@ -48,7 +48,7 @@ options:
   policy:
     description: The policy of hosts O(policies) does not name.
     type: str
-    choices: [enforce, warn, off]
+    choices: [enforce, warn, "off"]
     default: warn
   policies:
     description: Policy per inventory host (C(monitoring_conformance) of each).

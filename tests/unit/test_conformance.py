@@ -306,3 +306,14 @@ def test_fetch_reports_a_closed_port_without_raising():
     body, error = fetch("http://127.0.0.1:1/metrics", {"headers": {}, "ca_file": "", "insecure": False,
                                                        "server_name": ""})
     assert body is None and "refused" in error.lower()
+
+
+def test_a_missing_ca_file_is_not_checked_in_check_mode_and_named_otherwise(tmp_path, server):
+    missing = str(tmp_path / "ca.crt")
+    config = [{"job_name": "billing", "scheme": "https", "tls_config": {"ca_file": missing}}]
+    out = run([JOB], config, "/dir", {}, "enforce", fetcher=fake_fetch({})[0], reader=lambda path: None,
+              unreadable_ok=True)
+    assert out["refused"] == [] and "not checked in check mode" in out["results"][0]["summary"]
+    body, error = fetch(server.replace("http://", "https://"), {"headers": {}, "ca_file": missing,
+                                                                 "insecure": False, "server_name": ""})
+    assert body is None and missing in error
