@@ -370,6 +370,10 @@ def test_nftables_lifecycle_leaves_every_table_in_force(lab, libvirt_guest):
     # The guest's namespace went with the reboot (as a VM stops with its host): a new one
     # gets a lease again under the rules loaded at boot.
     guest = start_guest(lab)
+    # node_exporter binds the host's internal address: booted before the address is back, it
+    # fails and systemd restarts it (Restart=always, 5 s); it must answer again, not at once.
+    wait_for(lambda: can_connect(lab, "monitor", lab.addr("svc1"), 9100), 60,
+             what="node_exporter on svc1 answering the server again after the reboot")
     assert_in_force(lab, before, guest, "a reboot")
 
 
