@@ -64,7 +64,7 @@ CASES = [
     ("999.1.1.1 on a host with endpoints", inventory(svc1={"monitoring_address": "999.1.1.1"}),
      "host svc1: monitoring_address: host '999.1.1.1' is not a valid IPv4 address"),
     ("prometheus_port abc", inventory(mon={"prometheus_port": "abc"}),
-     "host mon: prometheus_port: 'abc' is not a port number"),
+     "host mon: prometheus_port: port 'abc' is not a number"),
     ("misspelt variable, strict", inventory(mon={"prometheus_job_setings": {"app": {"scrape_interval": "5s"}}},
                                             extra={"monitoring_strict_variables": True}),
      "prometheus_job_setings (host mon): not a variable of the collection, so it is ignored; "

@@ -107,7 +107,7 @@ def test_ipv6_addresses_are_bracketed_in_targets():
     ("svc2", {"monitoring_node_exporter": "maybe"}, "host svc2: monitoring_node_exporter: 'maybe' is not a boolean"),
     ("svc2", {"monitoring_address": "bad address"}, "host svc2: monitoring_address"),
     ("svc2", {"monitoring_rule_files": "one.yml"}, "host svc2: monitoring_rule_files must be a list"),
-    ("mon", {"prometheus_port": 70000}, "prometheus_port: 70000 is not a port number"),
+    ("mon", {"prometheus_port": 70000}, "prometheus_port: port 70000 is outside 1-65535"),
 ])
 def test_bad_inventory_names_the_host_and_variable(host, extra, message):
     with pytest.raises(InventoryError) as err:
