@@ -23,7 +23,6 @@ from ansible_collections.limen.monitoring.plugins.module_utils.components import
     TLS_VARS,
     host_packages,
     names,
-    web_components,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import discovery_jobs, networks_errors
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
@@ -178,7 +177,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
     stores = list(groups.get(defaults.get("storage_group", "victoriametrics")) or [])
     hosts, node_hosts, rule_files = {}, [], []
     result = {"servers": servers, "services": services, "storage_hosts": stores, "hosts": hosts,
-              **{name: {} for name in web_components()}}
+              **{name: {} for name in names(client=True)}}
     everyone = servers + [h for h in services if h not in servers]
     for host in everyone + [h for h in stores if h not in everyone]:
         hvars = hostvars[host]  # once per host: each lookup of a host's variables costs
@@ -195,8 +194,10 @@ def topology(groups, hostvars, defaults, known_variables=None):
             ne = _endpoint(host, hvars, "node_exporter", address, defaults)
             result["node_exporter"][host] = ne
         if is_server:
-            for component in names(runs_on="server"):
-                result[component][host] = _endpoint(host, hvars, component, address, defaults)
+            # Grafana's endpoint gives the firewall its port; no role reads the rest of it.
+            served = {c: _endpoint(host, hvars, c, address, defaults) for c in names(runs_on="server")}
+            for component in names(runs_on="server", client=True):
+                result[component][host] = served[component]
             grafana = parse_flag(hvars.get("grafana_enabled", defaults["grafana_enabled"]),
                                  f"host {host}: grafana_enabled")
             entry["grafana"] = grafana
@@ -206,7 +207,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
             # The cluster port is not among them: it answers the other peers only.
             entry["server_ports"] = sorted(
                 {result["prometheus"][host]["port"], result["alertmanager"][host]["port"]}
-                | ({result["grafana"][host]["port"]} if grafana else set())
+                | ({served["grafana"]["port"]} if grafana else set())
                 | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
