@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # What a published collection contains; everything else is how this checkout is developed.
 TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
-             "meta", "roles", "plugins", "playbooks", "inventories", "tests", "changelogs"}
+             "meta", "roles", "plugins", "playbooks", "inventories", "tests", "changelogs", "docs"}
 NEVER = re.compile(r"^(lab|molecule|benchmarks|collections|\.ci|\.cache|\.venv|\.ansible|node_modules)(/|$)"
                    r"|^(Makefile|ansible\.cfg|site\.yml|requirements\.txt|pyproject\.toml)$"
                    r"|^inventories/(?!example(/|$))|^tests/(?!sanity(/|$))"
