@@ -116,6 +116,17 @@ def _join(address, port):
     return f"{validate.bracketed(address)}:{port}"
 
 
+def _flag(host, hvars, var, defaults):
+    """HOST's value of the boolean variable VAR (its host variable, else the default; on when neither)."""
+    return parse_flag(hvars.get(var, defaults.get(var, True)), f"host {host}: {var}")
+
+
+def _switched_on(host, hvars, component, defaults):
+    """False where HOST turned COMPONENT off (the enabled variable of its row)."""
+    var = COMPONENTS[component]["enabled_var"]
+    return not var or _flag(host, hvars, var, defaults)
+
+
 def _endpoint(host, hvars, component, address, defaults):
     """{target, url, scheme, port} of COMPONENT on HOST (host variables override defaults)."""
     port = parse_port(hvars.get(f"{component}_port", defaults[f"{component}_port"]),
@@ -196,9 +207,11 @@ def topology(groups, hostvars, defaults, known_variables=None):
             result["node_exporter"][host] = ne
         if is_server:
             # Grafana's endpoint gives the firewall its port; no role reads the rest of it.
-            served = {c: _endpoint(host, hvars, c, address, defaults) for c in names(runs_on="server")}
+            served = {c: _endpoint(host, hvars, c, address, defaults) for c in names(runs_on="server")
+                      if _switched_on(host, hvars, c, defaults)}
             for component in names(runs_on="server", client=True):
-                result[component][host] = served[component]
+                if component in served:
+                    result[component][host] = served[component]
             grafana = parse_flag(hvars.get("grafana_enabled", defaults["grafana_enabled"]),
                                  f"host {host}: grafana_enabled")
             entry["grafana"] = grafana
@@ -236,7 +249,8 @@ def topology(groups, hostvars, defaults, known_variables=None):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
         rule_files.extend(str(f) for f in files if str(f) not in rule_files)
         entry["packages"] = host_packages(
-            entry, lambda var, hvars=hvars: str(hvars.get(var, defaults.get(var, "package"))))
+            entry, lambda var, hvars=hvars: str(hvars.get(var, defaults.get(var, "package"))),
+            lambda var, host=host, hvars=hvars: _flag(host, hvars, var, defaults))
         hosts[host] = entry
     check_one_host_per_machine(hosts, hostvars)
     result["jobs"] = scrape_jobs(

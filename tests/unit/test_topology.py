@@ -24,6 +24,7 @@ DEFAULTS = {
     "servers_group": "monitoring_servers", "services_group": "monitored_services",
     "prometheus_port": 9090, "alertmanager_port": 9093, "alertmanager_cluster_port": 9094,
     "alertmanager_cluster_peers": [], "node_exporter_port": 9100, "grafana_port": 3000,
+    "blackbox_exporter_port": 9115,
     "prometheus_web_tls_cert_file": "", "alertmanager_web_tls_cert_file": "",
     "grafana_tls_cert_file": "", "scrape_interval": "30s", "grafana_enabled": True,
     "firewall_enabled": True, "firewall_protect_metrics": False,
