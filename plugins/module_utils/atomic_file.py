@@ -122,9 +122,12 @@ def locked(directory, name=".limen.lock"):
         os.close(fd)  # releases the lock
 
 
-def read_text(path, errors="strict"):
-    """The text of the regular file PATH (None when it does not exist); see read_regular."""
-    data = read_regular(path)
+def read_text(path, errors="strict", follow=False):
+    """The UTF-8 text of the regular file PATH (None when it does not exist); see read_regular.
+
+    The one text reader of the collection: its callers only put their own words on the
+    errors (UnsafeFile, OSError, UnicodeDecodeError, whose .object holds the bytes)."""
+    data = read_regular(path, follow=follow)
     return None if data is None else data.decode("utf-8", errors)
 
 

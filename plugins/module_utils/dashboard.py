@@ -11,7 +11,7 @@ import os
 import re
 import unicodedata
 
-from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import UnsafeFile, read_regular
+from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import UnsafeFile, read_text
 from ansible_collections.limen.monitoring.plugins.module_utils.safe_names import (
     OutsideDirectory,
     bad_character,
@@ -260,18 +260,17 @@ def read_src(path, field):
     A FIFO or a device (/dev/zero) is refused before it is read, a file above
     atomic_file.READ_LIMIT after it; a symlink to a regular file is fine."""
     try:
-        data = read_regular(path, follow=True)
+        text = read_text(path, follow=True)
     except UnsafeFile as exc:
         raise DashboardError(f"{field}: {path} is {exc.what}, not a dashboard JSON file") from None
     except OSError as exc:
         raise DashboardError(f"{field}: cannot read {path}: {exc.strerror or exc}") from None
-    if data is None:
-        raise DashboardError(f"{field}: {path} does not exist")
-    try:
-        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DashboardError(f"{field}: {path} is not UTF-8 text (byte 0x{data[exc.start]:02x} "
+        raise DashboardError(f"{field}: {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
                              f"at offset {exc.start})") from None
+    if text is None:
+        raise DashboardError(f"{field}: {path} does not exist")
+    return text
 
 
 # ---- one request of the grafana_dashboard module ----

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 
+from ansible_collections.limen.monitoring.plugins.module_utils import atomic_file
 from ansible_collections.limen.monitoring.plugins.module_utils.atomic_file import (
     UnsafeFile,
     locked,
     octal_mode,
-    read_regular,
     write_atomic,
 )
 from ansible_collections.limen.monitoring.plugins.module_utils.file_attributes import attribute_problems
@@ -68,15 +68,11 @@ def read_text(path):
 
     Never follows a symlink, never blocks on a FIFO or device (see atomic_file.read_regular)."""
     try:
-        data = read_regular(path)
+        return atomic_file.read_text(path)
     except UnsafeFile as exc:
         raise TargetError(f"{exc}; refusing to use it") from None
     except OSError as exc:
         raise TargetError(f"{path}: cannot be read ({exc.strerror})") from None
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise TargetError(f"{path}: not UTF-8 text (byte {exc.start}); refusing to change it") from None
 

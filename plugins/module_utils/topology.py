@@ -17,6 +17,13 @@ import ipaddress
 import re
 
 from ansible_collections.limen.monitoring.plugins.module_utils import validate
+from ansible_collections.limen.monitoring.plugins.module_utils.components import (
+    COMPONENTS,
+    OWN_JOBS,
+    TLS_VARS,
+    host_packages,
+    names,
+)
 from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import discovery_jobs, networks_errors
 from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
     InventoryError,
@@ -39,17 +46,9 @@ INVENTORY_VARS = {
 # likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
 VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
                      "victoriametrics_", "monitoring_", "topology_", "blackbox_exporter_")
-# The jobs the collection scrapes for itself (its own components); the dashboards of the
-# services leave them out.
-OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "blackbox")
-# Job names no inventory service may take: the own jobs and the job reading self-registered files.
+# Job names no inventory service may take: the own jobs (components.OWN_JOBS) and the job
+# reading self-registered files.
 RESERVED_JOBS = OWN_JOBS + ("file_sd_services",)
-# The variable that turns TLS on for each component (its server certificate).
-TLS_VARS = {"prometheus": "prometheus_web_tls_cert_file",
-            "alertmanager": "alertmanager_web_tls_cert_file",
-            "node_exporter": "node_exporter_web_tls_cert_file",
-            "victoriametrics": "victoriametrics_web_tls_cert_file",
-            "grafana": "grafana_tls_cert_file"}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 _WILDCARD = {"", "0.0.0.0", "::", "[::]"}
@@ -68,13 +67,11 @@ def parse_flag(value, where):
 
 
 def parse_port(value, where):
-    """A TCP port from an int or a string of ASCII digits."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InventoryError(f"{where}: {value!r} is not a port number")
-    text = str(value)
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise InventoryError(f"{where}: {value!r} is not a port number (1-65535)")
-    return int(text)
+    """A TCP port from an int or a string of ASCII digits (validate.port, as an inventory error)."""
+    try:
+        return validate.port(value, where)
+    except validate.ValidationError as exc:
+        raise InventoryError(str(exc)) from None
 
 
 def _is_ip(text):
@@ -116,7 +113,18 @@ def host_address(host, hvars):
 
 
 def _join(address, port):
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return f"{validate.bracketed(address)}:{port}"
+
+
+def _flag(host, hvars, var, defaults):
+    """HOST's value of the boolean variable VAR (its host variable, else the default; on when neither)."""
+    return parse_flag(hvars.get(var, defaults.get(var, True)), f"host {host}: {var}")
+
+
+def _switched_on(host, hvars, component, defaults):
+    """False where HOST turned COMPONENT off (the enabled variable of its row)."""
+    var = COMPONENTS[component]["enabled_var"]
+    return not var or _flag(host, hvars, var, defaults)
 
 
 def _endpoint(host, hvars, component, address, defaults):
@@ -181,8 +189,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
     stores = list(groups.get(defaults.get("storage_group", "victoriametrics")) or [])
     hosts, node_hosts, rule_files = {}, [], []
     result = {"servers": servers, "services": services, "storage_hosts": stores, "hosts": hosts,
-              "prometheus": {}, "alertmanager": {}, "node_exporter": {}, "grafana": {},
-              "victoriametrics": {}}
+              **{name: {} for name in names(client=True)}}
     everyone = servers + [h for h in services if h not in servers]
     for host in everyone + [h for h in stores if h not in everyone]:
         hvars = hostvars[host]  # once per host: each lookup of a host's variables costs
@@ -199,8 +206,12 @@ def topology(groups, hostvars, defaults, known_variables=None):
             ne = _endpoint(host, hvars, "node_exporter", address, defaults)
             result["node_exporter"][host] = ne
         if is_server:
-            for component in ("prometheus", "alertmanager", "grafana"):
-                result[component][host] = _endpoint(host, hvars, component, address, defaults)
+            # Grafana's endpoint gives the firewall its port; no role reads the rest of it.
+            served = {c: _endpoint(host, hvars, c, address, defaults) for c in names(runs_on="server")
+                      if _switched_on(host, hvars, c, defaults)}
+            for component in names(runs_on="server", client=True):
+                if component in served:
+                    result[component][host] = served[component]
             grafana = parse_flag(hvars.get("grafana_enabled", defaults["grafana_enabled"]),
                                  f"host {host}: grafana_enabled")
             entry["grafana"] = grafana
@@ -210,7 +221,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
             # The cluster port is not among them: it answers the other peers only.
             entry["server_ports"] = sorted(
                 {result["prometheus"][host]["port"], result["alertmanager"][host]["port"]}
-                | ({result["grafana"][host]["port"]} if grafana else set())
+                | ({served["grafana"]["port"]} if grafana else set())
                 | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
@@ -237,6 +248,9 @@ def topology(groups, hostvars, defaults, known_variables=None):
         if not isinstance(files, list):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
         rule_files.extend(str(f) for f in files if str(f) not in rule_files)
+        entry["packages"] = host_packages(
+            entry, lambda var, hvars=hvars: str(hvars.get(var, defaults.get(var, "package"))),
+            lambda var, host=host, hvars=hvars: _flag(host, hvars, var, defaults))
         hosts[host] = entry
     check_one_host_per_machine(hosts, hostvars)
     result["jobs"] = scrape_jobs(
@@ -245,6 +259,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
     result["job_names"] = [j["name"] for j in result["jobs"]]
     _discovery(result, defaults)
     result["own_jobs"] = list(OWN_JOBS)
+    result["components"] = {name: dict(row) for name, row in COMPONENTS.items()}
     result["rule_files"] = rule_files
     result["misspelt_variables"] = [
         f"{name} (host {', '.join(sorted(hosts_))}): not a variable of the collection, so it is ignored; "
@@ -348,7 +363,6 @@ def _storage(result):
     }
 
 
-_DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 # Alertmanager's own default when a route sets no group_interval.
 _DEFAULT_GROUP_INTERVAL = "5m"
@@ -357,9 +371,9 @@ _DEFAULT_GROUP_INTERVAL = "5m"
 def duration_seconds(text):
     """Seconds of a Prometheus duration ("1h30m", "500ms"); None when malformed."""
     text = str(text)
-    if not _DURATION.fullmatch(text):
+    if not validate.is_duration(text):
         return None
-    return sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", text))
 
 
 def cluster_timing_errors(route, peer_timeout, peers):
@@ -420,7 +434,7 @@ def settings_errors(topo, settings):
         if name not in shipped_for:
             errors.append(f"prometheus_alert_for.{name}: unknown key "
                           f"(known: {', '.join(sorted(shipped_for))})")
-        elif not isinstance(value, str) or not _DURATION.fullmatch(value):
+        elif not validate.is_duration(value):
             errors.append(f"prometheus_alert_for.{name}: {value!r} is not a duration such as 5m")
     for job, overrides in (settings["overrides"] or {}).items():
         if job not in jobs:

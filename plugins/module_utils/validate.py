@@ -14,12 +14,16 @@ import ipaddress
 import re
 import urllib.parse
 
+from ansible_collections.limen.monitoring.plugins.module_utils.safe_names import full_match
+
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*", re.ASCII)
 JOB_NAME = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9_.-]*", re.ASCII)
 JOB_NAME_MAX = 250  # the job is also a file name: <job>.json within NAME_MAX (255 bytes)
 # RFC 1123 host name: labels of letters, digits and '-', not starting or ending with '-'.
 HOST_LABEL = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?", re.ASCII)
 PORT = re.compile(r"[0-9]{1,5}", re.ASCII)
+# Prometheus's (and Alertmanager's) duration: units from the largest down, each at most once
+# ("1h5m"; "5m1h" is refused by Prometheus, so here too). The empty string matches: callers refuse it.
 DURATION = re.compile(r"(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?",
                       re.ASCII)
 # Characters a URL path may hold unescaped (RFC 3986 pchar without '%'): Prometheus puts
@@ -29,11 +33,6 @@ URL_PATH = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*", re.ASCII)
 
 class ValidationError(ValueError):
     """Bad input; the message names where it came from and the value."""
-
-
-def full_match(pattern, value):
-    """True when the compiled PATTERN matches all of VALUE (a str)."""
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
 def job_name(value, where="job"):
@@ -67,8 +66,19 @@ def label_value(value, where, name):
     return text
 
 
+def is_duration(value):
+    """True for a non-empty Prometheus duration string."""
+    return value != "" and full_match(DURATION, value)
+
+
+def bracketed(address):
+    """ADDRESS ready to be followed by ":port": an IPv6 address in brackets, anything else as it is."""
+    text = str(address)
+    return f"[{text}]" if ":" in text and not text.startswith("[") else text
+
+
 def duration(value, where, name):
-    if not full_match(DURATION, value) or value == "":
+    if not is_duration(value):
         raise ValidationError(f"{where}: {name} {value!r} is not a Prometheus duration (such as 30s, 1m30s)")
     return value
 
@@ -80,8 +90,8 @@ def host(value, where="host"):
     """
     if not isinstance(value, str) or not value:
         raise ValidationError(f"{where}: host {value!r} must be a non-empty string")
-    bracketed = value.startswith("[") and value.endswith("]")
-    bare = value[1:-1] if bracketed else value
+    in_brackets = value.startswith("[") and value.endswith("]")
+    bare = value[1:-1] if in_brackets else value
     if "%" in bare:
         raise ValidationError(f"{where}: host {value!r}: IPv6 zone indexes are not supported")
     try:
@@ -89,10 +99,10 @@ def host(value, where="host"):
     except ValueError:
         addr = None
     if addr is not None:
-        if addr.version == 4 and bracketed:
+        if addr.version == 4 and in_brackets:
             raise ValidationError(f"{where}: host {value!r}: only IPv6 addresses go in brackets")
-        return f"[{addr.compressed}]" if addr.version == 6 else addr.compressed
-    if bracketed or ":" in bare:
+        return bracketed(addr.compressed)
+    if in_brackets or ":" in bare:
         raise ValidationError(f"{where}: host {value!r} is not a valid IPv6 address")
     name = bare[:-1] if bare.endswith(".") else bare
     labels = name.split(".")

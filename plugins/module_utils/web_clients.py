@@ -10,7 +10,9 @@ they authenticate and verify TLS the same way.
 
 from __future__ import annotations
 
+from ansible_collections.limen.monitoring.plugins.module_utils.components import names
 from ansible_collections.limen.monitoring.plugins.module_utils.secrets_policy import password_errors
+from ansible_collections.limen.monitoring.plugins.module_utils.validate import bracketed
 
 
 class ClientError(ValueError):
@@ -41,8 +43,7 @@ def web_client(prefix, where, users, internal_user, tls_cert_file, ca_file, addr
                 f"as that user: add it to {prefix}_web_users with its own password")
         username, password = internal_user, users[internal_user]
     scheme = "https" if tls_cert_file else "http"
-    host = f"[{address}]" if ":" in str(address) else str(address)
-    target = f"{host}:{int(port)}"
+    target = f"{bracketed(address)}:{int(port)}"
     return {"scheme": scheme, "target": target, "url": f"{scheme}://{target}",
             "username": username, "password": password,
             "ca_file": (ca_file or "") if scheme == "https" else ""}
@@ -77,12 +78,13 @@ def alertmanager_clients(targets, client):
             for t in targets or []]
 
 
-CLIENT_COMPONENTS = ("prometheus", "alertmanager", "node_exporter", "victoriametrics")
+# From the component table: the components the collection's clients log in to.
+CLIENT_COMPONENTS = names(client=True)
 # Prometheus scrapes all node_exporters as one job, sends to all Alertmanagers and writes to
 # all long-term stores with one setting, so these must agree across hosts.
-UNIFORM = ("alertmanager", "node_exporter", "victoriametrics")
+UNIFORM = names(client=True, uniform=True)
 # VictoriaMetrics single-node knows one user (-httpAuth.username/-httpAuth.password).
-SINGLE_USER = ("victoriametrics",)
+SINGLE_USER = names(single_user=True)
 CLIENT_KEYS = ("scheme", "username", "password", "ca_file")
 
 

@@ -30,10 +30,10 @@ HIDDEN_HOST = ["ProtectClock=true", "ProtectProc=invisible"]
 FAMILIES = {"node_exporter": "AF_UNIX AF_INET AF_INET6 AF_NETLINK", "grafana": "AF_UNIX AF_INET AF_INET6 AF_NETLINK"}
 # What each service may write; node_exporter writes nothing and must see /home to measure it.
 WRITES = {"prometheus": ["/var/lib/prometheus/metrics2"], "alertmanager": ["/var/lib/alertmanager"],
-          "victoriametrics": ["/var/lib/victoria-metrics"], "node_exporter": [],
+          "victoriametrics": ["/var/lib/victoria-metrics"], "node_exporter": [], "blackbox_exporter": [],
           "grafana": ["/var/lib/grafana", "/var/log/grafana"]}
 PROTECT_HOME = {"prometheus": "true", "alertmanager": "true", "victoriametrics": "true",
-                "node_exporter": "read-only", "grafana": "true"}
+                "node_exporter": "read-only", "grafana": "true", "blackbox_exporter": "true"}
 # `systemd-analyze security` exposure (0 safest .. 10): each unit stays at or below this.
 MAX_EXPOSURE = 2.0
 
@@ -89,4 +89,4 @@ def test_running_common_on_its_own_fails(tmp_path):
     r = ansible_playbook(str(play))
     assert r.returncode != 0
     assert "limen.monitoring._common is internal to the collection; use the" in r.stdout
-    assert "prometheus/alertmanager/node_exporter/victoriametrics roles" in r.stdout
+    assert "limen.monitoring.monitoring, or the role of a component" in r.stdout

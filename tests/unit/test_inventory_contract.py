@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_topology import DEFAULTS
 
 REPO = Path(__file__).resolve().parents[2]
 # Fact gathering only reads; the topology role's tasks run once, on the controller.
@@ -64,7 +65,7 @@ CASES = [
     ("999.1.1.1 on a host with endpoints", inventory(svc1={"monitoring_address": "999.1.1.1"}),
      "host svc1: monitoring_address: host '999.1.1.1' is not a valid IPv4 address"),
     ("prometheus_port abc", inventory(mon={"prometheus_port": "abc"}),
-     "host mon: prometheus_port: 'abc' is not a port number"),
+     "host mon: prometheus_port: port 'abc' is not a number"),
     ("misspelt variable, strict", inventory(mon={"prometheus_job_setings": {"app": {"scrape_interval": "5s"}}},
                                             extra={"monitoring_strict_variables": True}),
      "prometheus_job_setings (host mon): not a variable of the collection, so it is ignored; "
@@ -112,12 +113,7 @@ def test_misspelt_variables_are_found_once_per_name_naming_every_host():
             "unrelated_job_setings": 1}
     hostvars = {"mon": {"monitoring_address": "10.0.0.1", **typo},
                 "a": {"monitoring_address": "10.0.0.2", "prometheus_job_setings": {}}, "b": {"monitoring_address": "10.0.0.3"}}
-    defaults = {"servers_group": "monitoring_servers", "services_group": "monitored_services",
-                "prometheus_port": 9090, "alertmanager_port": 9093, "alertmanager_cluster_port": 9094,
-                "alertmanager_cluster_peers": [], "node_exporter_port": 9100, "grafana_port": 3000,
-                "scrape_interval": "30s", "grafana_enabled": True, "firewall_enabled": True,
-                "firewall_protect_metrics": False}
-    found = topology(groups, hostvars, defaults, known_variables())["misspelt_variables"]
+    found = topology(groups, hostvars, DEFAULTS, known_variables())["misspelt_variables"]
     assert found == [
         "grafana_admin_pasword (host mon): not a variable of the collection, so it is ignored; "
         "did you mean grafana_admin_password?",

@@ -24,6 +24,7 @@ DEFAULTS = {
     "servers_group": "monitoring_servers", "services_group": "monitored_services",
     "prometheus_port": 9090, "alertmanager_port": 9093, "alertmanager_cluster_port": 9094,
     "alertmanager_cluster_peers": [], "node_exporter_port": 9100, "grafana_port": 3000,
+    "blackbox_exporter_port": 9115,
     "prometheus_web_tls_cert_file": "", "alertmanager_web_tls_cert_file": "",
     "grafana_tls_cert_file": "", "scrape_interval": "30s", "grafana_enabled": True,
     "firewall_enabled": True, "firewall_protect_metrics": False,
@@ -107,7 +108,7 @@ def test_ipv6_addresses_are_bracketed_in_targets():
     ("svc2", {"monitoring_node_exporter": "maybe"}, "host svc2: monitoring_node_exporter: 'maybe' is not a boolean"),
     ("svc2", {"monitoring_address": "bad address"}, "host svc2: monitoring_address"),
     ("svc2", {"monitoring_rule_files": "one.yml"}, "host svc2: monitoring_rule_files must be a list"),
-    ("mon", {"prometheus_port": 70000}, "prometheus_port: 70000 is not a port number"),
+    ("mon", {"prometheus_port": 70000}, "prometheus_port: port 70000 is outside 1-65535"),
 ])
 def test_bad_inventory_names_the_host_and_variable(host, extra, message):
     with pytest.raises(InventoryError) as err:
