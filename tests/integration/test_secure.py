@@ -493,9 +493,19 @@ class Viewer:
                        f"https://{lab.monitor}:9093": ("admin", SECRETS["vault_alertmanager_admin_password"])}
 
     def open(self, url, data=None):
+        """(status, body) of URL opened as the viewer; DATA is posted as JSON."""
         base = next((b for b in self.logins if url.startswith(b + "/")), None)
         assert base, f"{url} is not on a server of the lab a person logs in to"
-        return get(url, *self.logins[base], cafile=self.ca, data=data)
+        if data is None:
+            return get(url, *self.logins[base], cafile=self.ca)
+        user, password = self.logins[base]
+        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(cafile=self.ca)) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
 
 
 def parts(message):
@@ -554,12 +564,7 @@ def test_a_stopped_service_is_mailed_over_starttls_with_auth_and_every_link_open
            "endsAt": (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)).isoformat()}
     status, body = viewer.open(f"https://{lab.monitor}:9093/api/v2/silences", data=json.dumps(new).encode())
     assert status == 200, body[:300]
-    silence_id = json.loads(body)["silenceID"]
-    req = urllib.request.Request(f"https://{lab.monitor}:9093/api/v2/silence/{silence_id}", method="DELETE")
-    req.add_header("Authorization", "Basic " + base64.b64encode(
-        f"admin:{SECRETS['vault_alertmanager_admin_password']}".encode()).decode())
-    with urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(cafile=str(ca))) as resp:
-        assert resp.status == 200
+    expire_silence(lab, ca, json.loads(body)["silenceID"])
 
     # The dashboard: Grafana cannot run in the lab, so the link is checked against what the role
     # wrote: Grafana's scheme, address and port (grafana.ini), the service's provisioned dashboard
@@ -578,6 +583,42 @@ def test_a_stopped_service_is_mailed_over_starttls_with_auth_and_every_link_open
     _, resolved = wait_for(lambda: mail_about(lab, "resolved", "TargetDown", "service2", start), 90,
                            what="the resolved TargetDown mail for service2")[0]
     assert "Resolved: 20" in parts(resolved)[0]
+
+
+def deadman_alive(lab, grace=15):
+    try:
+        with urllib.request.urlopen(lab.receiver.replace("/alerts", f"/deadman?grace={grace}"), timeout=10) as resp:
+            return resp.status == 200
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 503, exc
+        return False
+
+
+def test_the_dead_mans_switch_hears_the_watchdog_and_notices_its_absence(lab, ca):
+    # docs/alerting.md's recipe on the lab (heartbeat every 10 s, grace 15 s): the stand-in switch
+    # (the lab's receiver) is fed by the Watchdog's own route, and a silenced Watchdog is noticed.
+    wait_for(lambda: deadman_alive(lab), 60, what="the Watchdog's heartbeat at the dead-man's switch")
+    viewer = Viewer(lab, ca)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    silence = {"matchers": [{"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": True}],
+               "startsAt": now.isoformat(), "endsAt": (now + datetime.timedelta(minutes=5)).isoformat(),
+               "createdBy": "test", "comment": "the mistake the dead-man's switch is there for"}
+    status, body = viewer.open(f"https://{lab.monitor}:9093/api/v2/silences", data=json.dumps(silence).encode())
+    assert status == 200, body[:300]
+    silence_id = json.loads(body)["silenceID"]
+    try:
+        wait_for(lambda: not deadman_alive(lab), 60, what="the dead-man's switch noticing the missing Watchdog")
+    finally:
+        expire_silence(lab, ca, silence_id)
+    wait_for(lambda: deadman_alive(lab), 60, what="the heartbeat again once the silence expired")
+
+
+def expire_silence(lab, ca, silence_id):
+    req = urllib.request.Request(f"https://{lab.monitor}:9093/api/v2/silence/{silence_id}", method="DELETE")
+    req.add_header("Authorization", "Basic " + base64.b64encode(
+        f"admin:{SECRETS['vault_alertmanager_admin_password']}".encode()).decode())
+    with urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(cafile=str(ca))) as resp:
+        assert resp.status == 200
 
 
 def test_a_receiver_that_cannot_deliver_is_announced_and_named_by_the_self_check(lab):
