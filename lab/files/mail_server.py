@@ -21,7 +21,12 @@ import time
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+# AUTH LOGIN's challenges as mail servers send them (Postfix, Exim, Exchange); aiosmtpd's own
+# ("User Name\0") are refused by Go's and Alertmanager's clients ("unexpected server challenge").
+SMTP.AuthLoginUsernameChallenge = "Username:"
+SMTP.AuthLoginPasswordChallenge = "Password:"
 
 
 class Store:
@@ -49,7 +54,8 @@ class Store:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         login, password = auth_data.login.decode(), auth_data.password.decode()
-        return AuthResult(success=self.users().get(login) == password, handled=False)
+        ok = self.users().get(login) == password
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 def main() -> None:
