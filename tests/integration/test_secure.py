@@ -509,8 +509,9 @@ class Viewer:
 
 
 def parts(message):
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    html_body = message.get_body(preferencelist=("html",)).get_content()
+    """(text, HTML) of a mail, with the line ends of SMTP (CRLF) made plain."""
+    text = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    html_body = message.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n")
     return text, html_body
 
 
