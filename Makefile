@@ -66,7 +66,7 @@ sanity: build cores
 build: venv
 	rm -rf .cache/build && ansible-galaxy collection build --output-path .cache/build
 
-# The collection and its dependency as artifacts, for a controller without Galaxy (README: "From
+# The collection and its dependency as artifacts, for a controller without Galaxy (docs/install.md: "From
 # a built collection"); community.crypto is built from the copy `make collections` unpacked.
 ARTIFACTS := .cache/artifacts
 artifacts: collections
@@ -88,7 +88,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@) && ln -sfn ../../../.. $@
 
 # Mitogen's strategy plugins, at a path that does not depend on the venv's Python version
-# (molecule/default_mitogen and the README point ANSIBLE_STRATEGY_PLUGINS here).
+# (molecule/default_mitogen and docs/speed.md point ANSIBLE_STRATEGY_PLUGINS here).
 mitogen: $(VENV)/.installed
 	mkdir -p .cache && ln -sfn "$$($(PY) -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__))')/plugins/strategy" .cache/mitogen-strategy
 

@@ -173,7 +173,7 @@ class Anchor:
 
 def limen_run(*extra, mitogen=False):
     env = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
-    if mitogen:   # what the README says to set (make setup links the plugins there)
+    if mitogen:   # what docs/speed.md says to set (make setup links the plugins there)
         env.update(ANSIBLE_STRATEGY="mitogen_linear", ANSIBLE_STRATEGY_PLUGINS=str(REPO / ".cache/mitogen-strategy"))
     return playbook(["site.yml", *extra], env, REPO)
 

@@ -14,8 +14,9 @@ archive from an nftables table of its own.
                    tarball installs; stopped by down
   lab.py mail      runs the lab's mail server (SMTP, STARTTLS, AUTH; lab/files/mail_server.py) on the
                    internal gateway (.1.1:587) with a certificate of its own CA; stopped by down
-  lab.py stop HOST kills one host's container (its init, like a power cut) and unplugs
-                   its network; `lab.py up` boots it again with its disk intact
+  lab.py stop HOST kills one host's container (its init, like a power cut) and removes
+                   its network namespace (ruleset, bridges, sysctls: the kernel's state);
+                   `lab.py up` boots it again with its disk intact
   lab.py down      removes everything the lab made, also after a killed run
   lab.py status
 
@@ -117,6 +118,8 @@ class Lab:
             raise LabError(f"LIMEN_LAB_SUBNET={subnet}: need an IPv4 network of /22 or larger")
         self.internal = list(net.subnets(new_prefix=24))[1]
         self.outside = list(net.subnets(new_prefix=24))[2]
+        # libvirt's NAT network on LIMEN's host (inside its container only)
+        self.guests = list(net.subnets(new_prefix=24))[3]
         self.subnet = net
         self.state = STATE_ROOT / name
         self.rootfs = CACHE / suite / "rootfs"
@@ -216,9 +219,11 @@ table ip {self.table} {{
 
     def ensure_host(self, host: Host) -> None:
         ns = self.ns(host)
-        if not Path(f"/run/netns/{ns}").exists():
-            run(["ip", "netns", "add", ns])
         veth = self.veth(host)
+        if not Path(f"/run/netns/{ns}").exists():
+            if link_exists(veth):   # the end of a namespace removed moments ago
+                run(["ip", "link", "del", veth], check=False)
+            run(["ip", "netns", "add", ns])
         if not link_exists(veth):
             run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns])
             run(["ip", "link", "set", veth, "master", self.bridge(host.net), "up"])
@@ -272,10 +277,11 @@ table ip {self.table} {{
 
     @staticmethod
     def seed_neighbour_tables(root: Path, wants: Path) -> None:
-        """LIMEN's host runs libvirt and Docker. Neither daemon runs in the lab's containers,
-        so a unit of their own loads the tables they create (libvirt's nftables backend,
-        Docker's iptables-nft): the firewall tests check these survive every lifecycle event."""
-        shutil.copy(HERE / "files" / "neighbour-tables.nft", root / "etc/lab-neighbour-tables.nft")
+        """LIMEN's host runs libvirt and Docker. libvirt is Debian's real package, installed by
+        the tests that need it; Docker cannot run in the lab's containers, so a unit of its own
+        adds the rules dockerd adds: the firewall tests check all of them survive every
+        lifecycle event."""
+        shutil.copy(HERE / "files" / "neighbour-tables.rules", root / "etc/lab-neighbour-tables.rules")
         unit = root / "etc/systemd/system/lab-neighbour-tables.service"
         shutil.copy(HERE / "files" / "lab-neighbour-tables.service", unit)
         link = wants / "lab-neighbour-tables.service"
@@ -320,8 +326,19 @@ table ip {self.table} {{
              "-M", self.ns(host), "--capability=CAP_NET_ADMIN,CAP_NET_RAW",
              f"--network-namespace-path=/run/netns/{self.ns(host)}", "--resolv-conf=copy-host",
              "--console=passive"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env=self.boot_env(host))
         (self.state / f"{host.name}.pid").write_text(str(proc.pid))
+
+    @staticmethod
+    def boot_env(host: Host) -> dict:
+        """LIMEN's host runs libvirt, whose network driver writes its bridge's settings under
+        /proc/sys/net (read-only in a container by default). That tree belongs to the
+        container's own network namespace, so making it writable reaches nothing else."""
+        env = dict(os.environ)
+        if host.service and host.service["limen"]:
+            env["SYSTEMD_NSPAWN_API_VFS_WRITABLE"] = "network"
+        return env
 
     def container_pid(self, host: Host) -> int | None:
         pidfile = self.state / f"{host.name}.pid"
@@ -374,6 +391,7 @@ table ip {self.table} {{
                 "lab_controller_address": self.gateway("int"),
                 "lab_internal_network": str(self.internal),
                 "lab_outside_network": str(self.outside),
+                "lab_guest_network": str(self.guests),
                 "lab_receiver_url": f"http://{self.addr(self.hosts[-1])}:9095/alerts",
                 "lab_release_url": f"http://{self.gateway('int')}:{SERVE_PORT}",
                 "lab_release_dir": str(REPO / ".cache" / "releases"),
@@ -481,6 +499,15 @@ table ip {self.table} {{
         if Path(f"/proc/{pid}").exists():
             with_signal(pid, signal.SIGKILL)
             wait_gone([pid], 5)
+        # A power cut also loses the kernel's network state: the ruleset, bridges a daemon made,
+        # sysctls. They live in the host's network namespace, which `up` makes again (a boot
+        # must load its firewall and networks itself, as a real one does).
+        if Path(f"/run/netns/{self.ns(host)}").exists():
+            run(["ip", "netns", "del", self.ns(host)])
+        # The kernel removes the namespace's links in the background: wait for the cable.
+        deadline = time.monotonic() + 20
+        while link_exists(self.veth(host)) and time.monotonic() < deadline:
+            time.sleep(0.2)
         print(f"{name} is down (container killed, network unplugged); `lab.py up` brings it back")
 
     # ---- down -----------------------------------------------------------

@@ -27,7 +27,7 @@ def main() -> int:
     print(f"  Prometheus    {scheme}://{monitor}:9090")
     print(f"  Alertmanager  {scheme}://{monitor}:9093")
     print(f"  Grafana       {scheme}://{monitor}:3000  (configured and provisioned; its package is "
-          "not installable in the lab, see README)")
+          "not installable in the lab, see docs/testing.md)")
     print(f"  Alert receiver {lab_vars['lab_receiver_url']}")
     context = None
     if secure:

@@ -5,6 +5,9 @@ Control (from the controller, for alert tests):
   POST /control/errors?seconds=N   answer 5xx to generated traffic for N seconds
   POST /control/slow?seconds=N     add 0.8 s latency for N seconds
   POST /control/down?seconds=N     report service_up 0 for N seconds
+  POST /control/database?seconds=N report service_database_up 0 for N seconds
+  POST /control/nonconformant?seconds=N  break the metric standard for N seconds: the latency
+                                   histogram renamed, the status label renamed to code
   POST /control/reset              back to normal
 Stopping the unit (systemctl stop limen-demo-service) takes the target down.
 
@@ -40,6 +43,7 @@ LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["m
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 UP = Gauge("service_up", "1 when the service considers itself healthy", ["name"])
 ERRORS = Counter("service_errors_total", "Errors by type", ["type"])
+DATABASE = Gauge("service_database_up", "1 while connected to the database", ["database"])
 CPU = Gauge("service_cpu_usage_percent", "Process CPU usage in percent")
 MEM = Gauge("service_memory_usage_bytes", "Process resident memory in bytes")
 if LIMEN:
@@ -49,7 +53,7 @@ if LIMEN:
     VM_MEM = Gauge("vm_memory_usage_bytes", "VM memory usage", ["vm"])
     LIBVIRT = Gauge("libvirt_connection_status", "1 when connected to libvirt")
 
-faults = {"errors": 0.0, "slow": 0.0, "down": 0.0}
+faults = {"errors": 0.0, "slow": 0.0, "down": 0.0, "database": 0.0, "nonconformant": 0.0}
 for kind in ("timeout", "database", "validation"):
     ERRORS.labels(kind)  # expose every type from the start, at 0
 for method, path, status in (("GET", "/api/items", "200"), ("POST", "/api/items", "201"),
@@ -89,7 +93,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            self.reply(200, generate_latest(), CONTENT_TYPE_LATEST)
+            body = generate_latest()
+            if active("nonconformant"):
+                body = body.replace(b"http_request_duration_seconds", b"http_request_latency_seconds")
+                body = body.replace(b',status="', b',code="')
+            self.reply(200, body, CONTENT_TYPE_LATEST)
             return
         self.serve_api("GET", url.path)
 
@@ -99,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
             kind = url.path.rsplit("/", 1)[1]
             seconds = float(parse_qs(url.query).get("seconds", ["60"])[0])
             if kind == "reset":
-                faults.update(errors=0.0, slow=0.0, down=0.0)
+                faults.update(dict.fromkeys(faults, 0.0))
             elif kind in faults:
                 faults[kind] = time.time() + seconds
             else:
@@ -141,6 +149,7 @@ def housekeeping():
         last_cpu, last_t = cpu, now
         MEM.set(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         UP.labels(NAME).set(0 if active("down") else 1)
+        DATABASE.labels(NAME).set(0 if active("database") else 1)
         if LIMEN:
             VM_TOTAL.set(6)
             VM_RUNNING.set(4 if not active("down") else 1)

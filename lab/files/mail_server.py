@@ -4,7 +4,7 @@ company's mail relay. It keeps every message it accepts so tests can read it bac
 
   mail_server.py --bind ADDRESS --port 587 --dir DIR
 
-DIR holds server.crt/server.key (its certificate), users (one "login:password" line, re-read at
+DIR holds server.crt/server.key (its certificate), users ("login:password" lines, re-read at
 every AUTH, so a test can change the password the server accepts) and messages/, where each
 message lands as N.eml with N.json beside it (tls, login, sender, recipients).
 AUTH is offered only after STARTTLS, and mail is refused without AUTH.

@@ -194,12 +194,24 @@ def _apply(directory, steps, pruned, mode, uid, gid):
         os.close(top)
 
 
+def _make_folder(top, folder):
+    """True when FOLDER (one name below the directory TOP) was made now, False when it was there."""
+    try:
+        os.mkdir(folder, 0o755, dir_fd=top)
+    except FileExistsError:
+        return False
+    return True
+
+
 def _change_at(top, directory, path, after, mode, uid, gid):
     """Write AFTER to PATH (DIRECTORY/[folder/]name), or remove PATH when AFTER is None."""
     folder = os.path.relpath(os.path.dirname(path), directory)
     name = os.path.basename(path)
+    made = False
     try:
-        fd = top if folder == "." else open_subdirectory(top, folder, os.path.dirname(path), create=after is not None)
+        if folder != ".":
+            made = after is not None and _make_folder(top, folder)
+        fd = top if folder == "." else open_subdirectory(top, folder, os.path.dirname(path))
     except FileNotFoundError:
         return  # removing from a folder that is gone
     except OSError as exc:
@@ -211,6 +223,9 @@ def _change_at(top, directory, path, after, mode, uid, gid):
         else:
             write_at(fd, name, after, mode, uid, gid)
     except OSError as exc:
+        if made:  # a folder made for this file only: a failed write (a full disk) leaves none behind
+            with contextlib.suppress(OSError):
+                os.rmdir(folder, dir_fd=top)
         raise _os_error(exc, "remove" if after is None else "write", path) from None
     finally:
         if fd != top:

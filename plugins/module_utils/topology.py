@@ -33,14 +33,15 @@ INVENTORY_VARS = {
     "monitoring_endpoints": "list of {job, port, path, scheme, labels, address, firewall} to scrape",
     "monitoring_node_exporter": "install node_exporter on this service host and scrape it",
     "monitoring_rule_files": "alert rule files (on the controller) this service brings",
+    "monitoring_conformance": "enforce, warn or off: the metric standard checked on this service's endpoints",
 }
 # Prefixes of the collection's public variables: an unknown name with one of them is most
 # likely a typo of a known one (prometheus_job_setings), silently ignored otherwise.
 VARIABLE_PREFIXES = ("prometheus_", "alertmanager_", "grafana_", "node_exporter_", "firewall_", "pki_",
-                     "victoriametrics_", "monitoring_", "topology_")
+                     "victoriametrics_", "monitoring_", "topology_", "blackbox_exporter_")
 # The jobs the collection scrapes for itself (its own components); the dashboards of the
 # services leave them out.
-OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics")
+OWN_JOBS = ("prometheus", "alertmanager", "node", "victoriametrics", "blackbox")
 # Job names no inventory service may take: the own jobs and the job reading self-registered files.
 RESERVED_JOBS = OWN_JOBS + ("file_sd_services",)
 # The variable that turns TLS on for each component (its server certificate).

@@ -1,10 +1,10 @@
-"""The README's "From a built collection" commands, as the secure scenario runs them.
+"""The "From a built collection" commands of docs/install.md, as the secure scenario runs them.
 
 The scenario's create step runs every command but the last (`readme_install.py HOME`): the
 artifacts are built, copied into ~/limen (under HOME) and installed offline there. Molecule then
 converges the lab with limen.monitoring.monitoring from that directory alone, and
 tests/integration/test_secure.py runs the whole block once more, last command included. So the
-README cannot say one thing while the test does another.
+documentation cannot say one thing while the test does another.
 """
 
 from __future__ import annotations
@@ -16,23 +16,24 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "install.md"
 SECTION = "From a built collection, offline"
-# The README's example inventory, replaced by the lab's and the scenario's.
+# The documented example inventory, replaced by the lab's and the scenario's.
 EXAMPLE_INVENTORY = "-i inventories/prod"
 
 
 def commands():
-    """The shell commands of the README's block, comments and blank lines left out."""
-    readme = (REPO / "README.md").read_text()
+    """The shell commands of the documented block, comments and blank lines left out."""
+    readme = DOC.read_text()
     start = readme.index(SECTION)
     block = re.search(r"```sh\n(.*?)```", readme[start:], re.S)
-    assert block, f"no ```sh block after {SECTION!r} in README.md"
+    assert block, f"no ```sh block after {SECTION!r} in {DOC}"
     lines = [line.split("  #")[0].strip() for line in block.group(1).splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
 
 def operator_dir(home):
-    """Where the README's commands install the collection (its `cd ~/...`)."""
+    """Where the documented commands install the collection (its `cd ~/...`)."""
     (cd,) = [c for c in commands() if c.startswith("cd ~/")]
     return Path(home) / cd.removeprefix("cd ~/")
 

@@ -31,8 +31,19 @@ def test_every_dashboard_the_role_writes_matches_grafanas_schema_and_lists(rende
     names = set(rendered["dashboards"])
     assert {"limen.monitoring/limen-overview.json", "limen.monitoring/limen-alerts.json",
             "limen.monitoring/limen-vms.json", "Services/svc-limen.json", "Services/svc-service2.json",
-            "Services/limen-service.json", "Team/team-api.json", "Team/team-latency-logs.json"} <= names, names
+            "Services/limen-service.json", "Team/team-api.json", "Team/team-latency-logs.json",
+            "Team/team-core-panels.json"} <= names, names
     assert check(rendered["dashboards"], rendered["vars"]["evaluation_interval"]) == []
+
+
+def test_custom_dashboards_hold_every_core_panel_type_the_checker_knows(rendered):
+    # Each panel type of schema.ts (Grafana's core panels) appears in a custom dashboard, so the
+    # test above proves that a team's dashboard using it is accepted, not only the shipped types.
+    known = set(re.findall(r'^  "?([\w-]+)"?: PanelOf<', (HERE / "schema.ts").read_text(), re.M))
+    assert {"heatmap", "logs", "canvas", "geomap", "flamegraph"} <= known, known
+    used = {p["type"] for name, dash in rendered["dashboards"].items() if name.startswith("Team/")
+            for p in dash["panels"]}
+    assert known <= used, sorted(known - used)
 
 
 def test_custom_dashboards_read_the_data_source_the_role_gives_them(rendered):
@@ -75,7 +86,7 @@ def test_the_link_walk_finds_a_dead_link(rendered):
     tile["targets"][0]["expr"] = 'up{job!~"prometheus|alertmanager|node"}'
     errors, _ = walk({**rendered["dashboards"], "old-overview": overview}, jobs_scraped(rendered))
     dead = {e.split(" for job ")[1].split(" ")[0] for e in errors if e.startswith("old-overview: panels[1]")}
-    assert dead == {"victoriametrics", EXTRA_JOB, SELF_REGISTERED_JOB}, errors
+    assert dead == {"victoriametrics", "blackbox", EXTRA_JOB, SELF_REGISTERED_JOB}, errors
 
 
 def test_schema_version_is_the_one_the_pinned_grafana_writes(rendered):
@@ -113,6 +124,8 @@ BAD = {
     "wrong_matcher_id": ("panels[0].fieldConfig.overrides[0].matcher.id", "'byNam' is not a field matcher id"),
     "thresholds_out_of_order": ("panels[1].fieldConfig.defaults.thresholds.steps[2].value", "70 after 90"),
     "rate_with_zero_decimals": ("panels[0].fieldConfig.defaults.decimals", "(0.033/s) shows as 0;"),
+    "rate_with_two_decimals_in_override": ("panels[0].fieldConfig.overrides[0].properties[0].value",
+                                           "(0.033/s) shows as 0.03;"),
 }
 
 

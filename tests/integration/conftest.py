@@ -153,3 +153,13 @@ def playbook(*args, inventory=None, check=True, env=None):
 @pytest.fixture(scope="session")
 def lab():
     return Lab()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "replaces_lab: converges the lab with another inventory and CA; runs last")
+
+
+def pytest_collection_modifyitems(items):
+    # A test that replaces the lab's CA and firewall runs after every test that relies on them,
+    # wherever it sits in its file (the sort is stable: the others keep their order).
+    items.sort(key=lambda item: item.get_closest_marker("replaces_lab") is not None)

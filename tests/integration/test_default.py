@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import re
 import shutil
@@ -247,26 +248,81 @@ def test_ruleset_survives_an_nftables_restart(lab):
 
 
 # ---- a busy host: LIMEN's runs libvirt and Docker, whose tables must survive everything ----
-NEIGHBOURS = ("ip libvirt_network", "ip filter", "ip nat")
+# libvirt is Debian's real package with its default NAT network; Docker cannot run here, so a lab
+# unit adds dockerd's iptables rules (lab/files/lab-neighbour-tables.service).
+OURS = "inet limen_monitoring"
 OLD_INCLUDE = 'include "/etc/nftables.d/*.nft"'
+GUEST = "guest1"
+GUEST_DHCP = f"ip netns exec {GUEST} dhcpcd --oneshot --ipv4only --noipv4ll --persistent --script /bin/true --timeout 30 eth0"
 
 
 def tables(lab, host):
-    """Each neighbour table and ours, as nft lists them without counters (missing: None)."""
+    """Every table of the host as nft lists it without counters (libvirt's and Docker's
+    iptables-nft tables too: their xtables matches are printed, not loaded), its chains and
+    sets in name order (nft lists them in creation order, which a restore may change)."""
+    names = lab.ssh(host, "nft list tables").stdout.replace("table ", "").split("\n")
     out = {}
-    for table in (*NEIGHBOURS, "inet limen_monitoring"):
-        r = lab.ssh(host, f"nft -s list table {table}", check=False)
-        out[table] = r.stdout if r.returncode == 0 else None
+    for name in filter(None, names):
+        body = lab.ssh(host, f"nft -s list table {name}").stdout.strip().split("\n")[1:-1]
+        # iptables-restore also makes the built-in chains nobody used: empty, accepting, no-ops
+        blocks = [b for b in "\n".join(body).split("\n\n")
+                  if not (b.count("\n") == 2 and "policy accept;" in b)]
+        out[name] = "\n\n".join(sorted(blocks))
     return out
 
 
-def assert_in_force(lab, before, what):
+def start_guest(lab):
+    """A guest on libvirt's bridge (a network namespace with a veth on virbr0) takes a DHCP lease
+    from libvirt's dnsmasq through the firewall's default deny; returns its address."""
+    lab.ssh("svc1", f"ip netns del {GUEST} 2>/dev/null; ip link del {GUEST}-port 2>/dev/null; "
+                    f"ip netns add {GUEST} && ip link add {GUEST}-port type veth peer name eth0 netns {GUEST} "
+                    f"&& ip link set {GUEST}-port master virbr0 up && ip -n {GUEST} link set eth0 up "
+                    f"&& {GUEST_DHCP} >/dev/null 2>&1", timeout=90)
+    return guest_address(lab)
+
+
+def guest_address(lab):
+    out = lab.ssh("svc1", f"ip -n {GUEST} -4 -o addr show dev eth0").stdout.split()
+    net = ipaddress.ip_network(lab.vars["lab_guest_network"])
+    leased = [a.split("/")[0] for a in out if "/" in a and ipaddress.ip_address(a.split("/")[0]) in net]
+    assert leased, f"the guest has no address from libvirt's DHCP: {out}"
+    return leased[0]
+
+
+@pytest.fixture(scope="module")
+def libvirt_guest(lab):
+    """Debian's libvirt-daemon-system on LIMEN's host, its default NAT network (moved into the
+    lab's guest subnet, autostarted) and a guest holding a DHCP lease; Docker's rules beside."""
+    net = ipaddress.ip_network(lab.vars["lab_guest_network"])
+    lab.ssh("svc1", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
+                    "libvirt-daemon-system dhcpcd-base >/dev/null", timeout=600)
+    xml = (f"<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>"
+           f"<ip address='{net[1]}' netmask='{net.netmask}'><dhcp><range start='{net[2]}' end='{net[254]}'/>"
+           "</dhcp></ip></network>")
+    lab.ssh("svc1", "virsh -q net-destroy default >/dev/null 2>&1; virsh -q net-undefine default >/dev/null 2>&1; "
+                    "cat > /run/lab-default-net.xml && virsh -q net-define /run/lab-default-net.xml "
+                    "&& virsh -q net-autostart default && virsh -q net-start default", stdin=xml)
+    lab.ssh("svc1", "systemctl restart lab-neighbour-tables")
+    return start_guest(lab)
+
+
+def assert_in_force(lab, before, guest, what):
     after = tables(lab, "svc1")
+    # (nftables.service's own: the table Debian's stock nftables.conf declares, while it runs)
+    assert set(before) <= set(after) <= set(before) | {"inet filter"}, \
+        f"after {what}: tables {sorted(before)} became {sorted(after)}"
     for table, listing in before.items():
-        assert after[table] == listing, f"after {what}: table {table} changed or vanished:\n{after[table]}"
+        assert after[table] == listing, f"after {what}: table {table} changed:\n{after[table]}"
     svc1 = lab.addr("svc1")
     assert can_connect(lab, "monitor", svc1, 9100), f"after {what}: the server cannot scrape svc1"
     assert not can_connect(lab, "outside", svc1, 9100), f"after {what}: svc1's metrics are open"
+    # The guest: its lease still known to libvirt, renewed through the default deny, and its
+    # traffic NATed out by libvirt's rules (the monitoring server answers only svc1's address).
+    assert guest in lab.ssh("svc1", "virsh -q net-dhcp-leases default").stdout, f"after {what}: lease gone"
+    assert lab.ssh("svc1", f"{GUEST_DHCP} >/dev/null 2>&1", check=False, timeout=90).returncode == 0, \
+        f"after {what}: the guest cannot renew its lease"
+    assert lab.ssh("svc1", f"ip netns exec {GUEST} {PROBE.format(addr=lab.monitor, port=9090)}",
+                   check=False).returncode == 0, f"after {what}: the guest cannot reach the network (NAT)"
 
 
 def test_an_older_versions_nftables_include_is_removed(lab):
@@ -285,19 +341,25 @@ def test_an_older_versions_nftables_include_is_removed(lab):
     assert recap["svc1"]["changed"] == 0
 
 
-def test_nftables_lifecycle_leaves_every_table_in_force(lab):
-    """nftables.service stop, reload, package upgrade, restart and a reboot of the host."""
-    lab.ssh("svc1", "systemctl restart lab-neighbour-tables")   # as libvirtd and dockerd would
+def test_nftables_lifecycle_leaves_every_table_in_force(lab, libvirt_guest):
+    """nftables.service stop, start, reload, package upgrade; limen-firewall restart and reload;
+    a reboot of the host: libvirt's and Docker's tables, the guest's lease and ours stay."""
+    guest = libvirt_guest
+    lab.ssh("svc1", "systemctl stop nftables")   # as Debian installs it (a no-op unless started)
     before = tables(lab, "svc1")
-    assert all(before.values()), before
-    lab.ssh("svc1", "systemctl stop nftables")
-    assert_in_force(lab, before, "systemctl stop nftables")
-    lab.ssh("svc1", "systemctl reload nftables", check=False)   # not active: refused, nothing runs
-    assert_in_force(lab, before, "systemctl reload nftables")
-    lab.ssh("svc1", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall nftables", timeout=300)
-    assert_in_force(lab, before, "a reinstall (upgrade) of nftables")
-    lab.ssh("svc1", "systemctl restart limen-firewall && systemctl reload limen-firewall")
-    assert_in_force(lab, before, "a restart and a reload of limen-firewall")
+    listing = "\n".join(before.values())
+    for chain in ("LIBVIRT_FWO", "DOCKER-USER", "tcp dport 9100"):
+        assert chain in listing, f"{chain} is not in svc1's ruleset:\n{listing}"
+    assert OURS in before
+    # Debian's stock nftables.conf starts with "flush ruleset": start, reload and stop all flush.
+    assert "flush ruleset" in lab.ssh("svc1", "cat /etc/nftables.conf").stdout
+    for command in ("systemctl restart nftables",    # loads nftables.conf, its flush first
+                    "systemctl reload nftables",
+                    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall nftables >/dev/null",
+                    "systemctl stop nftables",       # active: nft flush ruleset
+                    "systemctl restart limen-firewall && systemctl reload limen-firewall"):
+        lab.ssh("svc1", command, timeout=300)
+        assert_in_force(lab, before, guest, command)
     lab_py("stop", "svc1")
     try:
         assert not can_connect(lab, "monitor", lab.addr("svc1"), 9100)
@@ -305,14 +367,10 @@ def test_nftables_lifecycle_leaves_every_table_in_force(lab):
         lab_py("up")
     wait_for(lambda: lab.ssh("svc1", "systemctl is-system-running --wait", check=False, timeout=60)
              .stdout.strip() in ("running", "degraded"), 90, what="svc1 booted")
-    assert_in_force(lab, before, "a reboot")
-    # Starting Debian's nftables.service runs the admin's /etc/nftables.conf; Debian's stock file
-    # flushes the whole ruleset (libvirt's tables too, with or without this collection). The
-    # collection's table is loaded again right after it (its drop-in).
-    lab.ssh("svc1", "systemctl restart nftables")
-    assert tables(lab, "svc1")["inet limen_monitoring"] == before["inet limen_monitoring"]
-    lab.ssh("svc1", "systemctl stop nftables && systemctl restart lab-neighbour-tables")
-    assert_in_force(lab, before, "systemctl stop nftables after a start")
+    # The guest's namespace went with the reboot (as a VM stops with its host): a new one
+    # gets a lease again under the rules loaded at boot.
+    guest = start_guest(lab)
+    assert_in_force(lab, before, guest, "a reboot")
 
 
 def test_a_policy_rc_d_left_by_an_aborted_run_is_removed_and_an_admins_kept(lab):
@@ -542,3 +600,102 @@ def test_targets_a_service_registers_itself_survive_the_inventory_run(lab, tmp_p
     play.write_text(play.read_text().replace('"targets"', '"state": "absent", "targets"'))
     playbook(str(play))
     wait_for(lambda: not lab.query('up{job="selfreg"}'), 60, what="the deregistered target gone")
+
+
+# ---- the metric standard and the probes (docs/metric-standard.md, docs/probes.md) ----
+def control(lab, host, port, kind, seconds):
+    url = f"http://{lab.addr(host)}:{port}/control/{kind}?seconds={seconds}"
+    urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5).read()
+
+
+def conformance_run(*extra):
+    """The check on every service (not only new ones), as site.yml runs it; (rc, output)."""
+    rc, out, _ = playbook("site.yml", "--limit", "monitoring_servers", "--tags", "conformance", "-e",
+                          json.dumps({"prometheus_conformance_check_all": True}), *extra, check=False)
+    return rc, out
+
+
+def test_a_non_conformant_service_is_named_metric_by_metric_and_enforce_refuses_it(lab):
+    svc2 = f"http://{lab.addr('svc2')}:8080/metrics"
+    http_json(lab.receiver, method="DELETE")
+    control(lab, "svc2", 8080, "nonconformant", 240)
+    try:
+        rc, out = conformance_run()
+        assert rc == 0, out[-3000:]
+        text = " ".join(out.split())  # the callback wraps long lines
+        assert f"service2 {svc2} (host svc2, policy warn): NOT CONFORMANT: " in text, out[-3000:]
+        assert "http_request_duration_seconds: missing (exported instead: http_request_latency_seconds?)" in text
+        assert "http_requests_total: samples without the label status" in text
+        assert f"limen http://{lab.addr('svc1')}:18443/api/metrics (host svc1, policy warn): conformant" in text
+        # The job's own credentials: a login or certificate problem would read NOT REACHABLE.
+        assert "NOT REACHABLE" not in text
+
+        rc, out = conformance_run("-e", "monitoring_conformance=enforce")
+        text = " ".join(out.split())
+        assert rc != 0
+        refused = text.split("monitoring_conformance is enforce and these services are not conformant")[1]
+        assert f"service2 {svc2} (host svc2, policy enforce): NOT CONFORMANT" in refused
+        assert "limen http" not in refused
+    finally:
+        control(lab, "svc2", 8080, "reset", 0)
+    # Resolved before the next test breaks it again (a re-break within a scrape would be one alert).
+    wait_for(lambda: notifications(lab, "StandardMetricMissing", "resolved", job="service2"), 90,
+             what="the resolved StandardMetricMissing for service2")
+
+
+def test_breaking_the_standard_at_run_time_fires_standard_metric_missing(lab):
+    http_json(lab.receiver, method="DELETE")
+    control(lab, "svc2", 8080, "nonconformant", 120)
+    try:
+        firing = wait_for(lambda: notifications(lab, "StandardMetricMissing", "firing", job="service2"), 90,
+                          what="a firing StandardMetricMissing for service2")
+        assert {a["labels"]["metric"] for a in firing} >= {"http_request_duration_seconds", "http_requests_total"}
+        assert all(a["labels"]["severity"] == "warning" for a in firing)
+    finally:
+        control(lab, "svc2", 8080, "reset", 0)
+    wait_for(lambda: notifications(lab, "StandardMetricMissing", "resolved", job="service2"), 90,
+             what="the resolved StandardMetricMissing for service2")
+
+
+def test_a_lost_database_fires_service_database_down(lab):
+    http_json(lab.receiver, method="DELETE")
+    control(lab, "svc2", 8080, "database", 60)
+    try:
+        alert = wait_for(lambda: notifications(lab, "ServiceDatabaseDown", "firing", job="service2"), 60,
+                         what="a firing ServiceDatabaseDown for service2")[0]
+        assert alert["labels"]["database"] == "service2"
+    finally:
+        control(lab, "svc2", 8080, "reset", 0)
+
+
+def test_every_service_and_component_is_probed_from_the_monitoring_server(lab):
+    wanted = {f"http://{lab.addr('svc1')}:18443/api/metrics", f"http://{lab.addr('svc2')}:8080/metrics",
+              f"{lab.monitor}:9090", f"{lab.monitor}:9093",
+              *(f"{lab.addr(h)}:9100" for h in ["monitor", *lab.groups["monitored_services"]])}
+
+    def all_succeed():
+        ok = {r["metric"]["instance"] for r in lab.query('probe_success{job="blackbox"} == 1')}
+        return wanted <= ok and ok
+
+    wait_for(all_succeed, 90, what=f"probe_success == 1 for {sorted(wanted)}")
+    # The components serve TLS: the expiry of the verified chain (leaf and CA) is measured; the
+    # collection's certificates are issued for 397 days.
+    expiry = lab.query('(probe_ssl_last_chain_expiry_timestamp_seconds{probed="prometheus"} - time()) / 86400')
+    assert expiry and 300 < float(expiry[0]["value"][1]) <= 398, expiry
+    # blackbox_exporter itself asks for credentials over TLS, like the other components.
+    if lab.secure:
+        assert status(f"https://{lab.monitor}:9115", ssl.create_default_context(cafile=str(lab.ca))) == 401
+
+
+def test_a_stopped_service_fires_probe_failed(lab):
+    http_json(lab.receiver, method="DELETE")
+    lab.ssh("svc2", "systemctl stop limen-demo-service")
+    try:
+        alert = wait_for(lambda: notifications(lab, "ProbeFailed", "firing", probed="service2"), 60,
+                         what="a firing ProbeFailed for service2")[0]
+        assert alert["labels"]["host"] == "svc2" and alert["labels"]["module"] == "job_service2"
+        assert alert["labels"]["job"] == "service2" and alert["labels"]["severity"] == "critical"
+    finally:
+        lab.ssh("svc2", "systemctl start limen-demo-service")
+    wait_for(lambda: notifications(lab, "ProbeFailed", "resolved", probed="service2"), 90,
+             what="the resolved ProbeFailed for service2")

@@ -30,7 +30,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collection"))
-import readme_install  # noqa: E402  (tests/collection: the README's "From a built collection" block)
+import example_inventory  # the example inventory mapped to the lab
+import readme_install  # noqa: E402  (tests/collection: docs/install.md's "From a built collection" block)
 from test_default import dashboards, queries, substitute  # the queries Grafana sends, variables filled in
 
 from conftest import ANSI, LAB_INVENTORY, RECAP, REPO, http_json, notifications, playbook, wait_for
@@ -441,14 +442,14 @@ def test_a_wrong_alertmanager_password_fails_the_run_and_services_keep_running(l
         run("site.yml", "--limit", "monitoring_servers")   # repaired; its self-check passes
 
 
-def test_the_readme_shows_exactly_what_this_scenario_runs():
-    readme = (REPO / "README.md").read_text()
+def test_the_docs_show_exactly_what_this_scenario_runs():
+    readme = (REPO / "docs" / "security.md").read_text()
     example = (SCENARIO_INVENTORY / "group_vars" / "all" / "security.yml").read_text()
     assert example.strip() in readme
 
 
 def test_the_readmes_offline_install_converges_without_a_warning(lab):
-    # The README's block, last line included: the lab was converged from this installed copy by
+    # docs/install.md's block, last line included: the lab was converged from this installed copy by
     # molecule; its re-run changes nothing and prints no warning (host patterns, deprecations).
     home = Path(os.environ["LIMEN_OPERATOR_HOME"])
     r = readme_install.run(home, [LAB_INVENTORY, SCENARIO_INVENTORY])
@@ -464,8 +465,8 @@ def test_the_readmes_offline_install_converges_without_a_warning(lab):
 # ---- email over STARTTLS with AUTH; links that open; a receiver that cannot deliver ----
 # The lab's mail server (lab.py mail, started by prepare.yml) keeps each message it accepted,
 # with whether it came over TLS and which login sent it. The receiver "oncall-mail" uses the
-# shipped templates (roles/alertmanager/files/limen.tmpl); these tests run last: the failing
-# receiver's test breaks mail delivery for a while.
+# shipped templates (roles/alertmanager/files/limen.tmpl); these tests run after the others (the
+# failing receiver's test breaks mail delivery for a while) and before the example inventory's.
 MAIL_RECEIVER = "oncall-mail"
 LINK_LINE = re.compile(r"^(Dashboard|Query|Runbook|Silence): (\S+)$", re.M)
 
@@ -643,3 +644,75 @@ def test_a_receiver_that_cannot_deliver_is_announced_and_named_by_the_self_check
     wait_for(lambda: mail_about(lab, "resolved", "TargetDown", "service2", since), 120,
              what="a mail delivered after the password was restored")
     run("site.yml", "--tags", "selfcheck")
+
+
+# ---- the example inventory, from the installed collection (last: it replaces the lab's CA) ----
+@pytest.mark.replaces_lab
+def test_the_example_with_two_hosts_on_one_address_is_refused_before_any_host_changes(lab):
+    home = Path(os.environ["LIMEN_OPERATOR_HOME"])
+    example_inventory.copy_mapped(lab, home, merged=False)   # service2-api and service3-api on svc2
+    code, out, recap = example_inventory.converge(home)
+    flat = re.sub(r"\s+", " ", out)
+    assert code != 0, out[-3000:]
+    assert f"hosts service2-api and service3-api: both are the address {lab.addr('svc2')}" in flat, out[-3000:]
+    # Nothing but the controller's directory for the secrets (made before the inventory is read).
+    assert set(re.findall(r"^changed: \[(.+?)\]", out, re.M)) <= {"monitor -> localhost"}, out[-3000:]
+    assert set(recap) == {"monitor", "limen-api", "service2-api", "service3-api"}, recap
+    assert not re.search(r"^TASK \[(?!Gathering Facts|limen\.monitoring\.topology :)", out, re.M), out[-3000:]
+
+
+@pytest.mark.replaces_lab
+def test_the_example_converges_secure_and_keeps_its_ca_and_secrets_across_a_reinstall(lab):
+    home = Path(os.environ["LIMEN_OPERATOR_HOME"])
+    vault = example_inventory.copy_mapped(lab, home, merged=True)
+    code, out, recap = example_inventory.converge(home)
+    assert code == 0, out[-6000:]
+    assert not [line for line in out.splitlines() if "[WARNING]" in line], out[-6000:]
+    assert set(recap) == {"monitor", "limen-api", "service2-api"}, recap
+
+    # The run made its CA and internal users' passwords in the default place, outside the
+    # collection, private; every component answers only with credentials, over verified TLS.
+    made = example_inventory.secrets_dir(home)
+    assert made.parent == home / ".local" / "share" / "limen-monitoring"
+    assert oct(made.stat().st_mode & 0o777) == "0o700"
+    assert oct((made / "pki" / "ca.key").stat().st_mode & 0o777) == "0o600"
+    ca = made / "pki" / "ca.crt"
+    assert ca.read_bytes() != Path(lab.vars["lab_pki_dir"], "ca.crt").read_bytes()
+    m, s1 = lab.monitor, lab.addr("svc1")
+    # (limen-api's node_exporter answers the monitoring server only: its scrape is checked below.)
+    urls = [f"https://{m}:9090/api/v1/query?query=up", f"https://{m}:9093/api/v2/status", f"https://{m}:9100/metrics"]
+    for url in urls:
+        assert get(url, cafile=str(ca))[0] == 401, url
+    query = urls[0].replace("query=up", "query=" + urllib.parse.quote('up{job=~"prometheus|alertmanager|node"}'))
+
+    def own_targets_up():
+        status, body = get(query, "admin", vault["vault_prometheus_admin_password"], cafile=str(ca))
+        assert status == 200, (status, body[:300])
+        up = {(r["metric"]["job"], r["metric"]["instance"]): r["value"][1] for r in json.loads(body)["data"]["result"]}
+        return set(up) == {("prometheus", f"{m}:9090"), ("alertmanager", f"{m}:9093"), ("node", f"{m}:9100"),
+                           ("node", f"{s1}:9100")} and set(up.values()) == {"1"} and up
+    wait_for(own_targets_up, 60, what="the example's own targets up, scraped with the new CA")
+
+    # Its mail reaches the lab's mail server over STARTTLS with the example's login and password,
+    # so the self-check ending the converge below judges a receiver that has delivered. (The
+    # example mutes its route for the Watchdog from 02:00 to 03:00 UTC: nothing is sent then.)
+    mapped = yaml.safe_load((home / "limen" / "inventories" / "prod" / "group_vars" / "monitoring_servers.yml").read_text())
+    login = mapped["alertmanager_global"]["smtp_auth_username"]
+    if datetime.datetime.now(datetime.timezone.utc).hour != 2:
+        wait_for(lambda: [meta for meta, _ in mails(lab) if meta["tls"] and meta["login"] == login
+                          and meta["recipients"] == ["ops@example.internal"]], 180,
+                 what="the example's first mail at the lab's mail server")
+
+    # An upgrade: the artifacts installed again over the installed copy (the README's command
+    # with --force); the collection's directory is replaced, what the run made is kept.
+    before = example_inventory.snapshot(made)
+    installed = home / "limen" / "collections" / "ansible_collections" / "limen" / "monitoring"
+    (installed / "left-by-the-old-install").write_text("")
+    code, out, _ = example_inventory.run(home, "bash", "-c", "ansible-galaxy collection install --offline --force *.tar.gz")
+    assert code == 0, out
+    assert not (installed / "left-by-the-old-install").exists(), "the reinstall must replace the collection"
+    code, out, recap = example_inventory.converge(home)
+    assert code == 0, out[-6000:]
+    assert {h: r["changed"] for h, r in recap.items()} == dict.fromkeys(recap, 0), recap
+    assert not [line for line in out.splitlines() if "[WARNING]" in line], out[-6000:]
+    assert example_inventory.snapshot(made) == before, "the CA or a secret changed across the reinstall"

@@ -21,8 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # What a published collection contains; everything else is how this checkout is developed.
 TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "LICENSE", "CHANGELOG.md",
-             "meta", "roles", "plugins", "playbooks", "inventories", "tests", "changelogs",
-             "docs"}  # the operator's documentation; docs/runbooks/ is served by the prometheus role
+             "meta", "roles", "plugins", "playbooks", "inventories", "tests", "changelogs", "docs"}
 NEVER = re.compile(r"^(lab|molecule|benchmarks|collections|\.ci|\.cache|\.venv|\.ansible|node_modules)(/|$)"
                    r"|^(Makefile|ansible\.cfg|site\.yml|requirements\.txt|pyproject\.toml)$"
                    r"|^inventories/(?!example(/|$))|^tests/(?!sanity(/|$))"
@@ -65,7 +64,7 @@ def test_file_list_is_the_collection_only(built):
         names = [m.name.removeprefix("./") for m in tar.getmembers()]
     assert {n.split("/")[0] for n in names} <= TOP_LEVEL, sorted({n.split("/")[0] for n in names} - TOP_LEVEL)
     assert not [n for n in names if NEVER.search(n)], [n for n in names if NEVER.search(n)]
-    for must in ["README.md", "LICENSE", "meta/runtime.yml", "playbooks/monitoring.yml", "docs/runbooks/TargetDown.md"]:
+    for must in ["README.md", "docs/security.md", "docs/install.md", "docs/runbooks/TargetDown.md", "LICENSE", "meta/runtime.yml", "playbooks/monitoring.yml"]:
         assert must in names
     roles = sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
     modules = sorted(p.name for p in (REPO / "plugins" / "modules").glob("*.py"))

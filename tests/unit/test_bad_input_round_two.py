@@ -35,17 +35,20 @@ def sd(directory, **kw):
     return {**base, **kw}
 
 
-def under_mount(tmp_path, state):
+def under_mount(tmp_path, state, after=None):
     """A command prefix: the module runs in a private mount namespace where tmp_path/mnt is a
-    1 MiB tmpfs holding d/, then made STATE ("full" or "ro"); gone when the process ends."""
+    1 MiB tmpfs holding d/, then made STATE ("full" or "ro"); gone when the process ends.
+    AFTER: a shell command run there once the module has ended ({mnt} is the mount point), to
+    look at what it left; the module's own output and exit status are kept."""
     if not shutil.which("unshare") or os.geteuid() != 0:
         pytest.fail("needs root and unshare(1) to mount a small or read-only file system")
     mnt = tmp_path / "mnt"
     mnt.mkdir(exist_ok=True)
     then = f"(head -c 1M /dev/zero > {mnt}/filler 2>/dev/null; true)" if state == "full" \
         else f"mount -o remount,ro {mnt}"
+    run = f"\"$@\"; rc=$?; {after.format(mnt=mnt)}; exit $rc" if after else "exec \"$@\""
     return ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=1m none {mnt} && mkdir -p {mnt}/d && "
-            f"{then} && exec \"$@\"", "sh"], mnt
+            f"{then} && {run}", "sh"], mnt
 
 
 # ---- hangs: FIFOs and devices are refused before they are opened ----
@@ -85,6 +88,28 @@ def test_dashboard_fifos_are_refused(tmp_path):
         with pytest.raises(DashboardError, match=f"src: {src} is a (FIFO|character device)"):
             dashboards(params(tmp_path / "other", src=src))
     assert tree_digest(tmp_path) == before
+
+
+def test_a_dashboard_file_that_is_a_fifo_is_refused(tmp_path):
+    (tmp_path / "Team").mkdir()
+    os.mkfifo(tmp_path / "Team" / "team.json")
+    before = tree_digest(tmp_path)
+    for check in (True, False):
+        failed, r = run_module("grafana_dashboard", {"directory": str(tmp_path), "folder": "Team", "uid": "team",
+                                                     "dashboard": dash()}, check=check, timeout=20)
+        assert failed and r["msg"].startswith(f"{tmp_path}/Team/team.json is a FIFO (named pipe), not a regular "
+                                              "file where a dashboard file should be"), r
+    assert tree_digest(tmp_path) == before
+
+
+def test_alert_path_check_secret_and_ca_fifos_are_refused(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    for args, option in (({"delivery": {"password_file": str(tmp_path / "fifo")}}, "delivery.password_file"),
+                         ({"prometheus": {"url": "https://127.0.0.1:9", "ca_file": str(tmp_path / "fifo")}},
+                          "prometheus.ca_file")):
+        failed, r = run_module("alert_path_check", {"prometheus": {"url": "http://127.0.0.1:9"}, "timeout": 0,
+                                                    **args}, timeout=20)
+        assert failed and f"{option}: {tmp_path}/fifo is a FIFO (named pipe)" in r["msg"], r
 
 
 # ---- tracebacks: clear messages instead ----
@@ -208,6 +233,17 @@ def test_no_lock_file_is_left_behind_after_a_refused_write(tmp_path):
         with pytest.raises(DashboardError, match="Operation not permitted"):
             dashboards(params(d, folder="Team", dashboard=dash("Other")))
     assert not (d / ".limen.lock").exists()
+
+
+def test_a_full_disk_leaves_no_lock_and_no_folder_behind(tmp_path):
+    """ENOSPC while writing: the call fails naming the path, and the directory is as before
+    (no .limen.lock, no dashboard folder made for the file that could not be written)."""
+    for module, args in (("prometheus_targets", {"job": "app", "targets": ["a:1"]}),
+                         ("grafana_dashboard", {"folder": "Team", "uid": "team", "dashboard": dash()})):
+        wrap, mnt = under_mount(tmp_path, "full", after=f"ls -A {{mnt}}/d > {tmp_path}/left")
+        failed, r = run_module(module, {"directory": f"{mnt}/d", **args}, wrap=wrap)
+        assert failed and "No space left on device" in r["msg"] and f"{mnt}/d" in r["msg"], r
+        assert (tmp_path / "left").read_text() == "", (module, (tmp_path / "left").read_text())
 
 
 # ---- symlinks ----

@@ -62,7 +62,7 @@ def test_overview_shows_up_down_in_colour_and_links_each_service(shipped):
     # The link's dashboard is a label of each tile: svc-JOB for the inventory's services, the
     # generic dashboard for other jobs; the collection's own jobs have no tile.
     assert up["targets"][0]["expr"] == (
-        'label_replace(label_replace(up{job!~"prometheus|alertmanager|node|victoriametrics"}, '
+        'label_replace(label_replace(up{job!~"prometheus|alertmanager|node|victoriametrics|blackbox"}, '
         '"dashboard", "limen-service", "", ""), "dashboard", "svc-$1", "job", "(limen|service2)")')
     assert by_title["Alerts firing"]["fieldConfig"]["defaults"]["links"][0]["url"].startswith("/d/limen-alerts")
 
@@ -101,4 +101,4 @@ def test_the_generic_service_dashboard_offers_every_job_but_the_collections_own(
     assert [p["title"] for p in panels(dash)] == [p["title"] for p in panels(shipped["svc-limen"])]
     job = dash["templating"]["list"][0]
     assert (job["name"], job["type"], job["multi"], job["includeAll"]) == ("job", "query", False, False)
-    assert job["query"] == 'label_values(up{job!~"prometheus|alertmanager|node|victoriametrics"}, job)'
+    assert job["query"] == 'label_values(up{job!~"prometheus|alertmanager|node|victoriametrics|blackbox"}, job)'
