@@ -12,6 +12,8 @@ archive from an nftables table of its own.
   lab.py up        idempotent; writes inventories/lab/hosts.yml
   lab.py serve DIR serves DIR over HTTP on the internal gateway (.1.1:8765), for release
                    tarball installs; stopped by down
+  lab.py mail      runs the lab's mail server (SMTP, STARTTLS, AUTH; lab/files/mail_server.py) on the
+                   internal gateway (.1.1:587) with a certificate of its own CA; stopped by down
   lab.py stop HOST kills one host's container (its init, like a power cut) and removes
                    its network namespace (ruleset, bridges, sysctls: the kernel's state);
                    `lab.py up` boots it again with its disk intact
@@ -33,6 +35,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,6 +52,7 @@ BASE_PACKAGES = [
     "openssh-server", "python3-prometheus-client",
 ]
 SERVE_PORT = 8765
+MAIL_PORT = 587
 # Machine settings the lab needs, raised while any lab is up and restored by the last one
 # down. Every container's systemd takes several inotify instances, all counted against
 # root: with the default 128, a few labs side by side fail to boot ("Too many open files").
@@ -391,6 +395,8 @@ table ip {self.table} {{
                 "lab_receiver_url": f"http://{self.addr(self.hosts[-1])}:9095/alerts",
                 "lab_release_url": f"http://{self.gateway('int')}:{SERVE_PORT}",
                 "lab_release_dir": str(REPO / ".cache" / "releases"),
+                "lab_mail_dir": str(self.mail_dir),
+                "lab_smtp_smarthost": f"{self.gateway('int')}:{MAIL_PORT}",
                 "lab_secure": self.secure,
                 "lab_pki_dir": str(self.state / "pki"),
                 # LIMEN_LAB_PLAIN=1: the scenario that proves the explicit opt-out of the secure default.
@@ -422,6 +428,53 @@ table ip {self.table} {{
             start_new_session=True)
         pidfile.write_text(str(proc.pid))
         print(f"serving {directory} at http://{self.gateway('int')}:{SERVE_PORT}/")
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.state / "mail"
+
+    def mail(self) -> None:
+        """The mail server the email receiver delivers to, with its own CA (mail_dir/ca.crt)."""
+        if not self.state.is_dir():
+            raise LabError("the lab is not up")
+        d = self.mail_dir
+        d.mkdir(mode=0o700, exist_ok=True)
+        if not (d / "server.crt").exists():
+            gw = self.gateway("int")
+            run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-days", "30", "-subj", "/CN=lab mail CA",
+                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                quiet=True)
+            run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", str(d / "server.key"), "-out", str(d / "server.csr"), "-subj", "/CN=lab-mail"], quiet=True)
+            ext = d / "server.ext"
+            ext.write_text(f"subjectAltName=IP:{gw}\nextendedKeyUsage=serverAuth\n"
+                           "keyUsage=critical,digitalSignature\n")
+            run(["openssl", "x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.crt"),
+                 "-CAkey", str(d / "ca.key"), "-CAcreateserial", "-days", "30", "-extfile", str(ext),
+                 "-out", str(d / "server.crt")], quiet=True)
+        pidfile = d / "server.pid"
+        if pidfile.exists() and Path(f"/proc/{pidfile.read_text().strip()}").exists():
+            print(f"mail server already runs at {self.gateway('int')}:{MAIL_PORT}")
+            return
+        log = open(d / "server.log", "ab")  # noqa: SIM115 (handed to the child)
+        proc = subprocess.Popen(
+            [sys.executable, str(HERE / "files" / "mail_server.py"), "--bind", self.gateway("int"),
+             "--port", str(MAIL_PORT), "--dir", str(d)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        pidfile.write_text(str(proc.pid))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise LabError(f"the mail server exited at once: see {d / 'server.log'}")
+            try:
+                socket.create_connection((self.gateway("int"), MAIL_PORT), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise LabError(f"the mail server does not answer on {self.gateway('int')}:{MAIL_PORT}")
+        print(f"mail server at {self.gateway('int')}:{MAIL_PORT} (STARTTLS, AUTH), messages in {d / 'messages'}")
 
     def host(self, name: str) -> Host:
         for host in self.hosts:
@@ -462,6 +515,8 @@ table ip {self.table} {{
         """Remove by name, not only by state file, so a killed run is cleaned too."""
         servers = [p for p, cmd in python_pids() if f"--bind\0{self.gateway('int')}\0".encode() in cmd
                    and b"http.server" in cmd]
+        servers += [p for p, cmd in python_pids() if f"--bind\0{self.gateway('int')}\0".encode() in cmd
+                    and b"mail_server.py" in cmd]
         for pid in servers:
             with_signal(pid, signal.SIGTERM)
         everyone = all_hosts()
@@ -583,7 +638,7 @@ def check_host() -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["up", "down", "status", "serve", "stop"])
+    p.add_argument("action", choices=["up", "down", "status", "serve", "stop", "mail"])
     p.add_argument("directory", nargs="?", help="with serve: the directory to serve; with stop: the host")
     p.add_argument("--name", default=os.environ.get("LIMEN_LAB_NAME", "limen"))
     p.add_argument("--subnet", default=os.environ.get("LIMEN_LAB_SUBNET", "10.210.0.0/16"))
@@ -612,6 +667,8 @@ def main(argv=None) -> int:
             if not a.directory:
                 raise LabError("stop needs a host name")
             lab.stop(a.directory)
+        elif a.action == "mail":
+            lab.mail()
         elif a.action == "serve":
             if not a.directory:
                 raise LabError("serve needs a directory")

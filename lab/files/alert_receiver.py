@@ -4,12 +4,16 @@
 POST /alerts   store one notification (Alertmanager webhook JSON)
 GET  /alerts   all stored notifications, as a JSON list, oldest first
 DELETE /alerts forget them
+POST /deadman  a heartbeat (the Watchdog's route of the dead-man's-switch recipe); stored too
+GET  /deadman?grace=SECONDS  a dead-man's switch: 200 while a Watchdog arrived on /deadman within
+               the grace period, 503 once it has not (the page it would send)
 """
 
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 received = []
 lock = threading.Lock()
@@ -41,8 +45,21 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"ok": True})
 
     def do_GET(self):
+        if self.path.startswith("/deadman"):
+            self.deadman()
+            return
         with lock:
             self.reply(200, list(received))
+
+    def deadman(self):
+        query = parse_qs(urlsplit(self.path).query)
+        grace = float(query.get("grace", ["300"])[0])
+        with lock:
+            beats = [r["received_at"] for r in received if r["path"].startswith("/deadman")
+                     and any(a.get("labels", {}).get("alertname") == "Watchdog" for a in r["body"].get("alerts", []))]
+        last = max(beats, default=None)
+        alive = last is not None and time.time() - last <= grace
+        self.reply(200 if alive else 503, {"alive": alive, "last": last})
 
     def do_DELETE(self):
         with lock:

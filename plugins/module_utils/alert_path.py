@@ -149,3 +149,59 @@ def probe_is_definitive(error):
     """An answer that waiting will not change: the credentials or the certificate are wrong."""
     text = (error or "").lower()
     return any(code in text for code in ("401", "403")) or any(w in text for w in TLS_WORDS[:3])
+
+
+def _last_increase(values):
+    """Timestamp of the last sample where the counter grew (a reset to above 0 counts), or None."""
+    last, previous = None, None
+    for stamp, text in values or []:
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            continue
+        if previous is not None and (value > previous or (value < previous and value > 0)):
+            last = float(stamp)
+        previous = value
+    return last
+
+
+def _last_increases(series):
+    """{(instance, integration, receiver_name): last increase} over Prometheus matrix SERIES."""
+    result = {}
+    for item in series or []:
+        metric = item.get("metric") or {}
+        key = (metric.get("instance", "?"), metric.get("integration", "?"), metric.get("receiver_name", ""))
+        stamp = _last_increase(item.get("values"))
+        if stamp is not None and (key not in result or stamp > result[key]):
+            result[key] = stamp
+    return result
+
+
+def failing_receivers(totals, failures, reloads, receivers):
+    """Messages for the receivers whose last notification failed.
+
+    TOTALS, FAILURES: Prometheus matrices of alertmanager_notifications_total and
+    alertmanager_notifications_failed_total (raw samples); a receiver failed when its failures
+    counter grew last, at or after its last attempt. A receiver never used has no increase and
+    is never named. RELOADS: {instance: time of Alertmanager's last successful configuration
+    load}; a failure before it is not counted (the new configuration may have fixed it).
+    RECEIVERS: [{name, integrations}], to name the receivers of an integration when Alertmanager
+    (before 0.27) does not label its counters with the receiver.
+    """
+    attempts = _last_increases(totals)
+    problems = []
+    for (instance, integration, name), failed_at in sorted(_last_increases(failures).items()):
+        if failed_at < attempts.get((instance, integration, name), failed_at):
+            continue
+        if failed_at <= float(reloads.get(instance, 0) or 0):
+            continue
+        if name:
+            who = f"receiver {name} ({integration})"
+        else:
+            names = sorted(r["name"] for r in receivers or [] if integration in (r.get("integrations") or []))
+            who = (f"the {integration} receiver(s) {', '.join(names)}" if names else f"an {integration} receiver") \
+                + " (this Alertmanager version does not say which)"
+        problems.append(f"Alertmanager {instance} cannot deliver to {who}: its last notification failed — "
+                        "check that receiver in alertmanager_receivers (server, credentials, CA); "
+                        "Alertmanager's log names the error")
+    return problems

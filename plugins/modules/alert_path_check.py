@@ -21,6 +21,9 @@ description:
     because an Alertmanager keeps a delivered Watchdog for minutes after delivery stops; a
     401, 403 or certificate error there is reported at once, as the reason why Prometheus
     cannot deliver.
+  - A receiver whose last notification failed (Alertmanager's counters, as Prometheus scraped
+    them over O(notification_lookback)) is named at once; a receiver that has not been used yet is
+    not, nor a failure from before Alertmanager's last configuration load.
   - Only reads; never changes anything.
   - An answer that is not JSON of the documented shape fails at once, naming the URL and what
     came back; a missing O(delivery.password_file) or C(ca_file) is named before any request.
@@ -60,6 +63,20 @@ options:
     type: list
     elements: str
     default: [prometheus, alertmanager, node]
+  receivers:
+    description:
+      - The receivers of the Alertmanagers and their integrations (C(email), C(webhook), ...), to name the
+        receivers of a failing integration when Alertmanager (before 0.27) does not label its counters with the receiver.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name: {description: Receiver name., type: str, required: true}
+      integrations: {description: "Its integrations (C(email) for C(email_configs), ...).", type: list, elements: str, default: []}
+  notification_lookback:
+    description: How far back (a Prometheus duration) to look for the last notification of each receiver.
+    type: str
+    default: 1h
   external_labels:
     description: This Prometheus' external labels; its Watchdog carries them.
     type: dict
@@ -131,6 +148,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import
     UnexpectedShape,
     alertmanager_problems,
     delivery_problem,
+    failing_receivers,
     has_watchdog,
     probe_is_definitive,
     records,
@@ -213,7 +231,30 @@ def _check(p, waited, password):
         elif not has_watchdog(records(alerts, (), f"Alertmanager {am['name']} at {url}/api/v2/alerts"),
                               p["external_labels"]):
             problems.append(delivery_problem(am, None, waited))
+    if p["alertmanagers"]:
+        receiver_problems, err = notification_problems(p, base, auth)
+        if err:
+            problems.append(err)
+        elif receiver_problems:
+            problems += receiver_problems
+            definitive = True  # a failed delivery stays failed until the next one: waiting changes nothing
     return problems, definitive
+
+
+def notification_problems(p, base, auth):
+    """(receivers whose last notification failed, a query error or None), from what Prometheus scraped."""
+    answers = {}
+    lookback = p["notification_lookback"]
+    for key, promql in (("totals", f"alertmanager_notifications_total[{lookback}]"),
+                        ("failures", f"alertmanager_notifications_failed_total[{lookback}]"),
+                        ("reloads", "alertmanager_config_last_reload_success_timestamp_seconds")):
+        url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        body, err = request(url, *auth)
+        if err:
+            return [], f"cannot query Prometheus at {base} for {promql}: {err}"
+        answers[key] = records(body, ("data", "result"), f"Prometheus at {url}")
+    reloads = {(r.get("metric") or {}).get("instance", "?"): (r.get("value") or [0, "0"])[1] for r in answers["reloads"]}
+    return failing_receivers(answers["totals"], answers["failures"], reloads, p["receivers"]), None
 
 
 def argument_problems(p):
@@ -268,6 +309,9 @@ def main():
                 username=dict(type="str", default=""), password_file=dict(type="path", default="", no_log=False),
                 ca_file=dict(type="path", default=""))),
             jobs=dict(type="list", elements="str", default=["prometheus", "alertmanager", "node"]),
+            receivers=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True), integrations=dict(type="list", elements="str", default=[]))),
+            notification_lookback=dict(type="str", default="1h"),
             external_labels=dict(type="dict", default={}),
             timeout=dict(type="int", default=120),
             interval=dict(type="float", default=2.0),

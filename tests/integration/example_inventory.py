@@ -22,6 +22,7 @@ VAULT_PASSWORD = "vault-password.txt"
 # The example's names for what the lab provides (its hosts.yml and group_vars).
 HOSTS = {"monitor": "monitor", "limen-api": "svc1", "service2-api": "svc2", "service3-api": "svc2"}
 FOREIGN = ("10.20.", "mail.internal", "oncall.internal")
+MAIL_CA = "/etc/ssl/limen-lab-mail-ca.crt"   # the lab mail server's CA on the monitoring servers
 
 
 def operator_env(home):
@@ -84,13 +85,19 @@ def copy_mapped(lab, home, merged):
 
     servers = prod / "group_vars" / "monitoring_servers.yml"
     replace(servers, "https://10.20.0.5:9093", f"https://{lab.monitor}:9093")
-    # Mail goes to the lab's outside host (nothing listens there: delivery fails, inside the lab).
-    replace(servers, "mail.internal:587", f"{lab.addr('outside')}:587")
+    # Mail goes to the lab's mail server (lab.py mail, started by the scenario's prepare.yml),
+    # trusted through its CA (placed on the monitoring servers by prepare.yml), with the
+    # example's login and the vault's password: deliveries succeed, so the self-check that
+    # ends every run (it names a receiver whose last notification failed) holds as it is.
+    replace(servers, "mail.internal:587", lab.vars["lab_smtp_smarthost"])
+    replace(servers, "      - to: ops@example.internal\n",
+            f"      - to: ops@example.internal\n        tls_config: {{ca_file: {MAIL_CA}}}\n")
     replace(servers, 'url: "{{ vault_limen_oncall_webhook }}"', f"url: {lab.receiver}")
     with servers.open("a") as f:   # Grafana's packages are not reachable from the lab
         f.write("grafana_install_method: none\ngrafana_manage_service: false\n")
 
     values = {k: secrets.token_urlsafe(24) for k in yaml.safe_load((prod / "group_vars/all/vault.yml").read_text())}
+    mail_login(lab, servers, values["vault_smtp_password"])
     (prod / "group_vars" / "all" / "vault.yml").write_text("---\n" + yaml.safe_dump(values))
     (limen / VAULT_PASSWORD).write_text(secrets.token_urlsafe(24) + "\n")
     code, out, _ = run(home, "ansible-vault", "encrypt", "--vault-password-file", VAULT_PASSWORD,
@@ -101,6 +108,16 @@ def copy_mapped(lab, home, merged):
         text = path.read_text()
         assert not [f for f in FOREIGN if f in text], f"{path} still names a host outside the lab"
     return values
+
+
+def mail_login(lab, servers, password):
+    """Let the lab's mail server accept the example's SMTP login with PASSWORD (beside the
+    logins it already knows)."""
+    login = yaml.safe_load(servers.read_text())["alertmanager_global"]["smtp_auth_username"]
+    users = Path(lab.vars["lab_mail_dir"]) / "users"
+    others = [line for line in users.read_text().splitlines() if not line.startswith(f"{login}:")]
+    users.write_text("".join(f"{line}\n" for line in [*others, f"{login}:{password}"]))
+    return login
 
 
 def known_hosts(lab, home):

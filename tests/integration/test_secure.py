@@ -9,6 +9,10 @@ path (URL, user, password, CA) is used to run every dashboard query against Prom
 from __future__ import annotations
 
 import base64
+import datetime
+import email
+import email.policy
+import html
 import json
 import os
 import re
@@ -16,6 +20,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -457,6 +462,190 @@ def test_the_readmes_offline_install_converges_without_a_warning(lab):
     assert not warnings, warnings
 
 
+# ---- email over STARTTLS with AUTH; links that open; a receiver that cannot deliver ----
+# The lab's mail server (lab.py mail, started by prepare.yml) keeps each message it accepted,
+# with whether it came over TLS and which login sent it. The receiver "oncall-mail" uses the
+# shipped templates (roles/alertmanager/files/limen.tmpl); these tests run after the others (the
+# failing receiver's test breaks mail delivery for a while) and before the example inventory's.
+MAIL_RECEIVER = "oncall-mail"
+LINK_LINE = re.compile(r"^(Dashboard|Query|Runbook|Silence): (\S+)$", re.M)
+
+
+def mails(lab):
+    """[(meta, message)] the mail server accepted, oldest first."""
+    found = []
+    for meta in sorted((Path(lab.vars["lab_mail_dir"]) / "messages").glob("*.json")):
+        message = email.message_from_bytes(meta.with_suffix(".eml").read_bytes(), policy=email.policy.default)
+        found.append((json.loads(meta.read_text()), message))
+    return found
+
+
+def mail_about(lab, status, alertname, job, after=0.0):
+    return [(meta, m) for meta, m in mails(lab) if meta["received_at"] > after
+            and m["Subject"].startswith(f"[{status.upper()}") and f"] {alertname} ({job})" in m["Subject"]]
+
+
+class Viewer:
+    """A person with the viewer's login (the admin users of the secure inventory), verifying TLS."""
+
+    def __init__(self, lab, ca):
+        self.ca = str(ca)
+        self.logins = {f"https://{lab.monitor}:9090": ("admin", SECRETS["vault_prometheus_admin_password"]),
+                       f"https://{lab.monitor}:9093": ("admin", SECRETS["vault_alertmanager_admin_password"])}
+
+    def open(self, url, data=None):
+        """(status, body) of URL opened as the viewer; DATA is posted as JSON."""
+        base = next((b for b in self.logins if url.startswith(b + "/")), None)
+        assert base, f"{url} is not on a server of the lab a person logs in to"
+        if data is None:
+            return get(url, *self.logins[base], cafile=self.ca)
+        user, password = self.logins[base]
+        req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+        try:
+            with urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(cafile=self.ca)) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+
+def parts(message):
+    """(text, HTML) of a mail, with the line ends of SMTP (CRLF) made plain."""
+    text = message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    html_body = message.get_body(preferencelist=("html",)).get_content().replace("\r\n", "\n")
+    return text, html_body
+
+
+def test_a_stopped_service_is_mailed_over_starttls_with_auth_and_every_link_opens(lab, api, ca):
+    start = time.time()
+    lab.ssh("svc2", "systemctl stop limen-demo-service")
+    try:
+        meta, message = wait_for(lambda: mail_about(lab, "firing", "TargetDown", "service2", start), 90,
+                                 what="the TargetDown mail for service2")[0]
+    finally:
+        lab.ssh("svc2", "systemctl start limen-demo-service")
+    assert meta["tls"] and meta["login"] == "alertmanager", meta      # STARTTLS, then AUTH
+    assert meta["recipients"] == ["oncall@lab.internal"], meta
+    text, html_body = parts(message)
+    instance = f"{lab.addr('svc2')}:8080"
+    for expected in ("[CRITICAL] service2 target", f"Service: service2   Instance: {instance}", "Since: 20"):
+        assert expected in text, text
+    links = dict(LINK_LINE.findall(text))
+    assert set(links) == {"Dashboard", "Query", "Runbook", "Silence"}, text
+    hrefs = {html.unescape(h) for h in re.findall(r'href="([^"]+)"', html_body)}
+    assert set(links.values()) <= hrefs, (links, hrefs)      # the HTML part links the same pages
+    viewer = Viewer(lab, ca)
+
+    # The alert's query: Prometheus' graph page, through TLS and the viewer's login, and the
+    # expression it shows finds the stopped target.
+    query = urllib.parse.urlsplit(links["Query"])
+    assert links["Query"].startswith(f"https://{lab.monitor}:9090/graph?"), links["Query"]
+    status, body = viewer.open(links["Query"])
+    assert status == 200 and b"Prometheus" in body, (status, body[:200])
+    expr = urllib.parse.parse_qs(query.query)["g0.expr"][0]
+    status, body = viewer.open(f"https://{lab.monitor}:9090/api/v1/query?"
+                               + urllib.parse.urlencode({"query": expr, "time": meta["received_at"]}))
+    assert status == 200 and instance in body.decode(), (expr, body[:300])
+
+    # The runbook: the shipped page, served by Prometheus.
+    assert links["Runbook"] == f"https://{lab.monitor}:9090/consoles/runbooks/TargetDown.html", links["Runbook"]
+    status, body = viewer.open(links["Runbook"])
+    assert status == 200 and b"<title>TargetDown</title>" in body and b"What to do" in body, (status, body[:300])
+
+    # The silence: Alertmanager's UI (its form reads the filter in the page's fragment); the
+    # filter holds exactly the alert's matchers, which Alertmanager accepts as a silence.
+    silence = urllib.parse.urlsplit(links["Silence"])
+    assert links["Silence"].startswith(f"https://{lab.monitor}:9093/#/silences/new?filter="), links["Silence"]
+    status, body = viewer.open(links["Silence"])
+    assert status == 200 and b"Alertmanager" in body, (status, body[:200])
+    matchers = dict(re.findall(r'(\w+)="([^"]*)"', urllib.parse.unquote(silence.fragment.split("filter=", 1)[1])))
+    assert matchers == {"alertname": "TargetDown", "job": "service2", "instance": instance}, matchers
+    new = {"matchers": [{"name": k, "value": v, "isRegex": False, "isEqual": True} for k, v in matchers.items()],
+           "startsAt": datetime.datetime.now(datetime.timezone.utc).isoformat(), "createdBy": "test",
+           "comment": "from the notification's link",
+           "endsAt": (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=1)).isoformat()}
+    status, body = viewer.open(f"https://{lab.monitor}:9093/api/v2/silences", data=json.dumps(new).encode())
+    assert status == 200, body[:300]
+    expire_silence(lab, ca, json.loads(body)["silenceID"])
+
+    # The dashboard: Grafana cannot run in the lab, so the link is checked against what the role
+    # wrote: Grafana's scheme, address and port (grafana.ini), the service's provisioned dashboard
+    # (uid svc-service2) with its job and instance, and a time range from an hour before the start.
+    dashboard = urllib.parse.urlsplit(links["Dashboard"])
+    ini = lab.ssh("monitor", "cat /etc/grafana/grafana.ini").stdout
+    assert "protocol = https" in ini and "http_port = 3000" in ini and f"http_addr = {lab.monitor}" in ini, ini
+    assert (dashboard.scheme, dashboard.netloc, dashboard.path) == ("https", f"{lab.monitor}:3000", "/d/svc-service2")
+    lab.ssh("monitor", "grep -rlq '\"uid\": \"svc-service2\"' /var/lib/grafana/dashboards /etc/grafana 2>/dev/null"
+            " || grep -rlq 'svc-service2' /var/lib/grafana /etc/grafana")
+    params = urllib.parse.parse_qs(dashboard.query)
+    assert params["var-job"] == ["service2"] and params["var-instance"] == [instance], params
+    assert params["to"] == ["now"] and 0 < start * 1000 - int(params["from"][0]) <= 3600 * 1000 + 120_000, params
+
+    # Resolved mail follows, with the end time.
+    _, resolved = wait_for(lambda: mail_about(lab, "resolved", "TargetDown", "service2", start), 90,
+                           what="the resolved TargetDown mail for service2")[0]
+    assert "Resolved: 20" in parts(resolved)[0]
+
+
+def deadman_alive(lab, grace=15):
+    try:
+        with urllib.request.urlopen(lab.receiver.replace("/alerts", f"/deadman?grace={grace}"), timeout=10) as resp:
+            return resp.status == 200
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 503, exc
+        return False
+
+
+def test_the_dead_mans_switch_hears_the_watchdog_and_notices_its_absence(lab, ca):
+    # docs/alerting.md's recipe on the lab (heartbeat every 10 s, grace 15 s): the stand-in switch
+    # (the lab's receiver) is fed by the Watchdog's own route, and a silenced Watchdog is noticed.
+    wait_for(lambda: deadman_alive(lab), 60, what="the Watchdog's heartbeat at the dead-man's switch")
+    viewer = Viewer(lab, ca)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    silence = {"matchers": [{"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": True}],
+               "startsAt": now.isoformat(), "endsAt": (now + datetime.timedelta(minutes=5)).isoformat(),
+               "createdBy": "test", "comment": "the mistake the dead-man's switch is there for"}
+    status, body = viewer.open(f"https://{lab.monitor}:9093/api/v2/silences", data=json.dumps(silence).encode())
+    assert status == 200, body[:300]
+    silence_id = json.loads(body)["silenceID"]
+    try:
+        wait_for(lambda: not deadman_alive(lab), 60, what="the dead-man's switch noticing the missing Watchdog")
+    finally:
+        expire_silence(lab, ca, silence_id)
+    wait_for(lambda: deadman_alive(lab), 60, what="the heartbeat again once the silence expired")
+
+
+def expire_silence(lab, ca, silence_id):
+    req = urllib.request.Request(f"https://{lab.monitor}:9093/api/v2/silence/{silence_id}", method="DELETE")
+    req.add_header("Authorization", "Basic " + base64.b64encode(
+        f"admin:{SECRETS['vault_alertmanager_admin_password']}".encode()).decode())
+    with urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(cafile=str(ca))) as resp:
+        assert resp.status == 200
+
+
+def test_a_receiver_that_cannot_deliver_is_announced_and_named_by_the_self_check(lab):
+    users = Path(lab.vars["lab_mail_dir"]) / "users"
+    good = users.read_text()
+    http_json(lab.receiver, method="DELETE")
+    users.write_text("alertmanager:a-rotated-password\n")     # the mail server no longer accepts ours
+    try:
+        lab.ssh("svc2", "systemctl stop limen-demo-service")   # something to mail about
+        alert = wait_for(lambda: notifications(lab, "AlertmanagerNotificationsFailing", "firing", integration="email"),
+                         120, what="AlertmanagerNotificationsFailing for email at the webhook receiver")[0]
+        assert alert["labels"]["severity"] == "critical", alert
+        rc, out, _ = run("site.yml", "--tags", "selfcheck", check=False)
+        assert rc != 0, out[-3000:]
+        assert f"the email receiver(s) {MAIL_RECEIVER}" in out and "last notification failed" in out, out[-3000:]
+    finally:
+        users.write_text(good)
+        lab.ssh("svc2", "systemctl start limen-demo-service")
+    # Delivered again: the self-check passes once a notification went through.
+    since = time.time()
+    wait_for(lambda: mail_about(lab, "resolved", "TargetDown", "service2", since), 120,
+             what="a mail delivered after the password was restored")
+    run("site.yml", "--tags", "selfcheck")
+
+
 # ---- the example inventory, from the installed collection (last: it replaces the lab's CA) ----
 @pytest.mark.replaces_lab
 def test_the_example_with_two_hosts_on_one_address_is_refused_before_any_host_changes(lab):
@@ -508,6 +697,16 @@ def test_the_example_converges_secure_and_keeps_its_ca_and_secrets_across_a_rein
         assert set(seen) == own and all(h == "up" for h, _ in seen.values()), seen
         return seen
     wait_for(own_targets_up, 90, what="the example's own targets up, scraped with the new CA")
+
+    # Its mail reaches the lab's mail server over STARTTLS with the example's login and password,
+    # so the self-check ending the converge below judges a receiver that has delivered. (The
+    # example mutes its route for the Watchdog from 02:00 to 03:00 UTC: nothing is sent then.)
+    mapped = yaml.safe_load((home / "limen" / "inventories" / "prod" / "group_vars" / "monitoring_servers.yml").read_text())
+    login = mapped["alertmanager_global"]["smtp_auth_username"]
+    if datetime.datetime.now(datetime.timezone.utc).hour != 2:
+        wait_for(lambda: [meta for meta, _ in mails(lab) if meta["tls"] and meta["login"] == login
+                          and meta["recipients"] == ["ops@example.internal"]], 180,
+                 what="the example's first mail at the lab's mail server")
 
     # An upgrade: the artifacts installed again over the installed copy (the README's command
     # with --force); the collection's directory is replaced, what the run made is kept.

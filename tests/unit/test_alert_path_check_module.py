@@ -6,6 +6,7 @@ import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -31,6 +32,10 @@ class Fake(BaseHTTPRequestHandler):
         s = self.state
         if self.path.startswith("/api/v1/targets"):
             return self.send(200, {"data": {"activeTargets": s["targets"]}})
+        if self.path.startswith("/api/v1/query"):
+            query = parse_qs(urlsplit(self.path).query)["query"][0]
+            return self.send(200, {"status": "success", "data": {"resultType": "matrix",
+                                                                 "result": s["queries"].get(query.split("[")[0], [])}})
         if self.path.startswith("/api/v1/alertmanagers"):
             return self.send(200, {"data": {"activeAlertmanagers": [{"url": s["am_url"] + "/api/v2/alerts"}]}})
         wanted = "Basic " + base64.b64encode(f"{AM_USER}:{AM_PASSWORD}".encode()).decode()
@@ -50,7 +55,7 @@ def server():
     url = f"http://127.0.0.1:{srv.server_port}"
     Fake.state = {"am_url": url, "alerts": [{"labels": {"alertname": "Watchdog", "monitor": "mon"}}],
                   "targets": [{"labels": {"job": j, "instance": "x:1"}, "health": "up"}
-                              for j in ("prometheus", "alertmanager", "node")]}
+                              for j in ("prometheus", "alertmanager", "node")], "queries": {}}
     yield url
     srv.shutdown()
 
@@ -62,11 +67,24 @@ def params(url, tmp_path, password=AM_PASSWORD):
             "alertmanagers": [{"name": "am:9093", "url": url, "username": AM_USER, "password": AM_PASSWORD,
                                "ca_file": ""}],
             "delivery": {"username": AM_USER, "password_file": str(secret), "ca_file": ""},
-            "jobs": ["prometheus", "alertmanager", "node"], "external_labels": {"monitor": "mon"}}
+            "jobs": ["prometheus", "alertmanager", "node"], "external_labels": {"monitor": "mon"},
+            "receivers": [{"name": "mail", "integrations": ["email"]}], "notification_lookback": "1h"}
 
 
 def test_a_healthy_path_has_no_problem(server, tmp_path):
     assert check(params(server, tmp_path), 0) == ([], False)
+
+
+def test_a_receiver_whose_last_notification_failed_is_named_at_once(server, tmp_path):
+    labels = {"instance": "am:9093", "integration": "email"}
+    Fake.state["queries"] = {
+        "alertmanager_notifications_total": [{"metric": labels, "values": [[1, "0"], [2, "1"]]}],
+        "alertmanager_notifications_failed_total": [{"metric": labels, "values": [[1, "0"], [3, "1"]]}]}
+    problems, definitive = check(params(server, tmp_path), 0)
+    assert definitive
+    assert problems == ["Alertmanager am:9093 cannot deliver to the email receiver(s) mail (this Alertmanager "
+                        "version does not say which): its last notification failed — check that receiver in "
+                        "alertmanager_receivers (server, credentials, CA); Alertmanager's log names the error"]
 
 
 def test_a_wrong_delivery_password_is_named_at_once(server, tmp_path):

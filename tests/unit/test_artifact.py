@@ -64,7 +64,7 @@ def test_file_list_is_the_collection_only(built):
         names = [m.name.removeprefix("./") for m in tar.getmembers()]
     assert {n.split("/")[0] for n in names} <= TOP_LEVEL, sorted({n.split("/")[0] for n in names} - TOP_LEVEL)
     assert not [n for n in names if NEVER.search(n)], [n for n in names if NEVER.search(n)]
-    for must in ["README.md", "docs/security.md", "docs/install.md", "LICENSE", "meta/runtime.yml", "playbooks/monitoring.yml"]:
+    for must in ["README.md", "docs/security.md", "docs/install.md", "docs/runbooks/TargetDown.md", "LICENSE", "meta/runtime.yml", "playbooks/monitoring.yml"]:
         assert must in names
     roles = sorted(p.name for p in (REPO / "roles").iterdir() if p.is_dir())
     modules = sorted(p.name for p in (REPO / "plugins" / "modules").glob("*.py"))
