@@ -295,7 +295,7 @@ def libvirt_guest(lab):
     lab's guest subnet, autostarted) and a guest holding a DHCP lease; Docker's rules beside."""
     net = ipaddress.ip_network(lab.vars["lab_guest_network"])
     lab.ssh("svc1", "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-                    "libvirt-daemon-system dhcpcd-base >/dev/null", timeout=600)
+                    "libvirt-daemon-system dnsmasq-base dhcpcd-base >/dev/null", timeout=600)
     xml = (f"<network><name>default</name><forward mode='nat'/><bridge name='virbr0'/>"
            f"<ip address='{net[1]}' netmask='{net.netmask}'><dhcp><range start='{net[2]}' end='{net[254]}'/>"
            "</dhcp></ip></network>")
