@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import ipaddress
 import json
 import re
@@ -703,3 +704,51 @@ def test_a_stopped_service_fires_probe_failed(lab):
         lab.ssh("svc2", "systemctl start limen-demo-service")
     wait_for(lambda: notifications(lab, "ProbeFailed", "resolved", probed="service2"), 90,
              what="the resolved ProbeFailed for service2")
+
+
+def short_lived_copy(lab, cert_pem, days):
+    """CERT_PEM reissued by the lab's CA (same subject and names) for DAYS, with a new key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    ca_cert = x509.load_pem_x509_certificate(lab.ca.read_bytes())
+    ca_key = serialization.load_pem_private_key((lab.ca.parent / "ca.key").read_bytes(), None)
+    old = x509.load_pem_x509_certificate(cert_pem)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(ca_cert.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days)))
+    for ext in old.extensions:
+        if not isinstance(ext.value, (x509.SubjectKeyIdentifier, x509.AuthorityKeyIdentifier)):
+            builder = builder.add_extension(ext.value, ext.critical)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def test_a_certificate_near_its_end_fires_certificate_expires_soon(lab):
+    # Nobody ran site.yml for a year: node_exporter on svc2 serves a certificate with three days
+    # left (it reads its files on each handshake). The probe measures it and the critical
+    # expiry alert reaches the receiver; the renewed certificate resolves it.
+    files = {"/etc/node_exporter/tls.crt": None, "/etc/node_exporter/tls.key": None}
+    for path in files:
+        files[path] = base64.b64decode(lab.ssh("svc2", f"base64 -w0 {path}").stdout)
+    cert, key = short_lived_copy(lab, files["/etc/node_exporter/tls.crt"], days=3)
+    http_json(lab.receiver, method="DELETE")
+    instance = f"{lab.addr('svc2')}:9100"
+    try:
+        # Key first, then the certificate: a handshake in between fails once, nothing more.
+        lab.ssh("svc2", "cat > /etc/node_exporter/tls.key", stdin=key.decode())
+        lab.ssh("svc2", "cat > /etc/node_exporter/tls.crt", stdin=cert.decode())
+        alert = wait_for(lambda: notifications(lab, "CertificateExpiresSoon", "firing", instance=instance), 90,
+                         what=f"a firing CertificateExpiresSoon for {instance}")[0]
+        assert alert["labels"]["severity"] == "critical", alert
+        assert alert["annotations"]["summary"].endswith(("expires in 2 days", "expires in 3 days")), alert
+    finally:
+        lab.ssh("svc2", "cat > /etc/node_exporter/tls.key", stdin=files["/etc/node_exporter/tls.key"].decode())
+        lab.ssh("svc2", "cat > /etc/node_exporter/tls.crt", stdin=files["/etc/node_exporter/tls.crt"].decode())
+    wait_for(lambda: notifications(lab, "CertificateExpiresSoon", "resolved", instance=instance), 90,
+             what=f"the resolved CertificateExpiresSoon for {instance}")
