@@ -25,34 +25,39 @@ from __future__ import annotations
 #   uniform      Prometheus reaches every host's instance with one client setting, so the
 #                hosts must agree on scheme, user and CA
 #   single_user  its web endpoint knows one user only
+#   system_user  it runs as a system user of its own (variables <name>_user, <name>_group),
+#                which the run makes where it is missing
 COMPONENTS = {
     "prometheus": {"runs_on": "server", "packages": ["prometheus"], "install_var": "prometheus_install_method", "enabled_var": "",
                    "job": "prometheus", "tls_var": "prometheus_web_tls_cert_file",
-                   "client": True, "uniform": False, "single_user": False},
+                   "client": True, "uniform": False, "single_user": False, "system_user": True},
     "alertmanager": {"runs_on": "server", "packages": ["prometheus-alertmanager"],
                      "install_var": "alertmanager_install_method", "enabled_var": "", "job": "alertmanager",
-                     "tls_var": "alertmanager_web_tls_cert_file", "client": True, "uniform": True, "single_user": False},
+                     "tls_var": "alertmanager_web_tls_cert_file", "client": True, "uniform": True,
+                     "single_user": False, "system_user": True},
     "node_exporter": {"runs_on": "node_exporter", "packages": ["prometheus-node-exporter"],
                       "install_var": "node_exporter_install_method", "enabled_var": "", "job": "node",
-                      "tls_var": "node_exporter_web_tls_cert_file", "client": True, "uniform": True, "single_user": False},
+                      "tls_var": "node_exporter_web_tls_cert_file", "client": True, "uniform": True,
+                      "single_user": False, "system_user": True},
     "victoriametrics": {"runs_on": "storage", "packages": ["victoria-metrics"],
                         "install_var": "victoriametrics_install_method", "enabled_var": "",
                         "job": "victoriametrics",
                         "tls_var": "victoriametrics_web_tls_cert_file", "client": True, "uniform": True,
-                        "single_user": True},
+                        "single_user": True, "system_user": True},
     # Each monitoring server's Prometheus probes through its own blackbox_exporter: no uniform client.
     "blackbox_exporter": {"runs_on": "server", "packages": ["prometheus-blackbox-exporter"], "install_var": "",
                           "enabled_var": "blackbox_exporter_enabled", "job": "blackbox",
                           "tls_var": "blackbox_exporter_web_tls_cert_file", "client": True, "uniform": False,
-                          "single_user": False},
+                          "single_user": False, "system_user": True},
     # Installed by its own role (Grafana's repository, a .deb or a tarball): no batched package.
     "grafana": {"runs_on": "server", "packages": [], "install_var": "", "enabled_var": "", "job": "",
-                "tls_var": "grafana_tls_cert_file", "client": False, "uniform": False, "single_user": False},
+                "tls_var": "grafana_tls_cert_file", "client": False, "uniform": False, "single_user": False,
+                "system_user": False},
     # nft resolves the protocol names of the ruleset (ipv6-icmp) through netbase's
     # /etc/protocols, a recommendation of nftables that minimal hosts lack.
     "firewall": {"runs_on": "firewall", "packages": ["nftables", "netbase"], "install_var": "", "enabled_var": "",
                  "job": "",
-                 "tls_var": "", "client": False, "uniform": False, "single_user": False},
+                 "tls_var": "", "client": False, "uniform": False, "single_user": False, "system_user": False},
 }
 
 
@@ -72,6 +77,15 @@ OWN_JOBS = tuple(row["job"] for row in COMPONENTS.values() if row["job"])
 TLS_VARS = {n: COMPONENTS[n]["tls_var"] for n in web_components()}
 
 
+def host_components(entry, enabled):
+    """The components a topology host ENTRY runs, in table order.
+
+    ENABLED(variable) tells whether the host turned a component off.
+    """
+    return [name for name, row in COMPONENTS.items()
+            if entry.get(row["runs_on"]) and not (row["enabled_var"] and not enabled(row["enabled_var"]))]
+
+
 def host_packages(entry, install_method, enabled):
     """The Debian packages of a topology host ENTRY, in table order.
 
@@ -80,9 +94,7 @@ def host_packages(entry, install_method, enabled):
     tells whether the host turned a component off; a component turned off brings none either.
     """
     packages = []
-    for row in COMPONENTS.values():
-        if not entry.get(row["runs_on"]) or (row["enabled_var"] and not enabled(row["enabled_var"])):
-            continue
+    for row in (COMPONENTS[name] for name in host_components(entry, enabled)):
         if not row["install_var"] or install_method(row["install_var"]) == "package":
             packages += [p for p in row["packages"] if p not in packages]
     return packages

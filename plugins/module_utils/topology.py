@@ -21,6 +21,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.components import
     COMPONENTS,
     OWN_JOBS,
     TLS_VARS,
+    host_components,
     host_packages,
     names,
 )
@@ -248,9 +249,13 @@ def topology(groups, hostvars, defaults, known_variables=None):
         if not isinstance(files, list):
             raise InventoryError(f"host {host}: monitoring_rule_files must be a list of paths")
         rule_files.extend(str(f) for f in files if str(f) not in rule_files)
+
+        def enabled(var, host=host, hvars=hvars):
+            return _flag(host, hvars, var, defaults)
+
+        entry["components"] = host_components(entry, enabled)
         entry["packages"] = host_packages(
-            entry, lambda var, hvars=hvars: str(hvars.get(var, defaults.get(var, "package"))),
-            lambda var, host=host, hvars=hvars: _flag(host, hvars, var, defaults))
+            entry, lambda var, hvars=hvars: str(hvars.get(var, defaults.get(var, "package"))), enabled)
         hosts[host] = entry
     check_one_host_per_machine(hosts, hostvars)
     result["jobs"] = scrape_jobs(

@@ -18,6 +18,9 @@ SCENARIO_INVENTORY = REPO / "molecule" / "install_methods" / "inventory"
 OLD = {"prometheus": "2.42.0", "alertmanager": "0.25.0", "node_exporter": "1.5.0"}
 NEW = {"prometheus": "2.53.3", "alertmanager": "0.28.1", "node_exporter": "1.9.0"}
 NODES = ("monitor", "svc1", "svc2")
+# The collection's default users (roles/*/defaults), which the upgrade test moves to.
+OWN_USERS = {"alertmanager_user": "alertmanager", "alertmanager_group": "alertmanager",
+             "node_exporter_user": "node-exporter", "node_exporter_group": "node-exporter"}
 
 
 def run(extra=None, check=True, limit="monitoring_servers"):
@@ -145,7 +148,9 @@ def test_upgrade_to_trixie_releases_keeps_data_silences_and_alerting(lab):
     silence = add_silence(lab, {"job": "limen", "alertname": "TargetDown"}, "before the upgrade")
 
     debian_templates(lab, NEW["alertmanager"])
-    _, _, recap = run({f"{name}_version": version for name, version in NEW.items()}, limit="all")
+    # The same run moves Alertmanager and node_exporter off the shared prometheus user (the
+    # scenario's inventory keeps the earlier versions' layout) onto their own.
+    _, _, recap = run({**{f"{name}_version": version for name, version in NEW.items()}, **OWN_USERS}, limit="all")
     upgraded = time.time()
     assert all(recap[h]["failed"] == 0 for h in NODES) and recap["monitor"]["changed"] > 0, recap
 
@@ -175,6 +180,13 @@ def test_upgrade_to_trixie_releases_keeps_data_silences_and_alerting(lab):
         {"query": 'up{job="prometheus"}', "time": f"{before:.3f}"})
     old = wait_for(lambda: http_json(url)["data"]["result"], 30, what="a sample from before the upgrade")
     assert old[0]["value"][1] == "1"
+
+    # Each runs as its own user, and Alertmanager's state moved with it.
+    for host, unit, user in (("monitor", "prometheus-alertmanager", "alertmanager"),
+                             *((h, "prometheus-node-exporter", "node-exporter") for h in NODES)):
+        pid = lab.ssh(host, f"systemctl show -p MainPID --value {unit}").stdout.strip()
+        assert lab.ssh(host, f"stat -c %U /proc/{pid}").stdout.strip() == user, (host, unit)
+    assert not lab.ssh("monitor", "find /var/lib/alertmanager ! -user alertmanager").stdout.split()
 
     # The silence made on 0.25 is active on 0.28, and alerts flow through the new release:
     # both demo services stop, the receiver hears of service2 and not of the silenced limen.

@@ -118,15 +118,36 @@ def test_prometheus_yml_holds_no_secret_and_secrets_are_private(lab):
         assert f"/etc/prometheus/secrets/{name} prometheus 600" in out, out
 
 
+OWN_USERS = {"prometheus": "prometheus", "prometheus-alertmanager": "alertmanager",
+             "prometheus-node-exporter": "node-exporter"}
+KEYS = {"/etc/prometheus/tls.key": "prometheus", "/etc/alertmanager/tls.key": "alertmanager",
+        "/etc/node_exporter/tls.key": "node-exporter"}
+
+
 def test_key_files_are_0600_and_owned_by_the_service_user(lab):
-    keys = {"monitor": {"/etc/prometheus/tls.key": "prometheus", "/etc/alertmanager/tls.key": "prometheus",
-                        "/etc/node_exporter/tls.key": "prometheus", "/etc/grafana/tls.key": "grafana"},
-            "svc1": {"/etc/node_exporter/tls.key": "prometheus"},
-            "svc2": {"/etc/node_exporter/tls.key": "prometheus"}}
+    keys = {"monitor": {**KEYS, "/etc/grafana/tls.key": "grafana"},
+            "svc1": {"/etc/node_exporter/tls.key": "node-exporter"},
+            "svc2": {"/etc/node_exporter/tls.key": "node-exporter"}}
     for host, files in keys.items():
         out = lab.ssh(host, "stat -c '%n %U %a' " + " ".join(files)).stdout.split("\n")
         for path, user in files.items():
             assert f"{path} {user} 600" in out, (host, out)
+
+
+def test_each_component_runs_as_its_own_user_and_reads_no_other_ones_secrets(lab):
+    for unit, user in OWN_USERS.items():
+        pid = lab.ssh("monitor", f"systemctl show -p MainPID --value {unit}").stdout.strip()
+        assert lab.ssh("monitor", f"stat -c %U /proc/{pid}").stdout.strip() == user, unit
+    state = lab.ssh("monitor", "find /var/lib/alertmanager ! -user alertmanager").stdout.split()
+    assert not state, f"Alertmanager's state must be its own: {state}"
+    for path, owner in KEYS.items():
+        for user in set(OWN_USERS.values()) - {owner}:
+            denied = lab.ssh("monitor", f"runuser -u {user} -- cat {path}", check=False)
+            assert denied.returncode != 0 and "Permission denied" in denied.stderr, (user, path)
+    for path, user in {"/etc/alertmanager/alertmanager.yml": "node-exporter",
+                       "/etc/prometheus/secrets/node.password": "alertmanager"}.items():
+        denied = lab.ssh("monitor", f"runuser -u {user} -- cat {path}", check=False)
+        assert denied.returncode != 0 and "Permission denied" in denied.stderr, (user, path)
     ca = Path(lab.vars["lab_pki_dir"])
     assert oct(ca.stat().st_mode & 0o777) == "0o700"
     assert oct((ca / "ca.key").stat().st_mode & 0o777) == "0o600"

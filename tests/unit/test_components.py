@@ -33,6 +33,26 @@ def test_host_packages_follow_placement_install_method_and_enabled(entry, method
                                     lambda var: methods.get(var, True)) == expected
 
 
+@pytest.mark.parametrize(("entry", "enabled", "expected"), [
+    (SERVER, {}, ["prometheus", "alertmanager", "node_exporter", "blackbox_exporter", "grafana", "firewall"]),
+    (SERVER, {"blackbox_exporter_enabled": False},
+     ["prometheus", "alertmanager", "node_exporter", "grafana", "firewall"]),
+    (SERVICE, {}, ["node_exporter"]),
+    (STORE, {}, ["victoriametrics", "firewall"]),
+])
+def test_host_components_follow_placement_and_enabled(entry, enabled, expected):
+    assert components.host_components(entry, lambda var: enabled.get(var, True)) == expected
+
+
+def test_the_topology_lists_each_hosts_components_and_those_with_a_user_of_their_own():
+    topo = topology.topology(GROUPS, hostvars(mon={"blackbox_exporter_enabled": False}), DEFAULTS)
+    assert topo["hosts"]["mon"]["components"] == ["prometheus", "alertmanager", "node_exporter", "grafana", "firewall"]
+    assert topo["hosts"]["limen1"]["components"] == ["node_exporter"]
+    assert topo["hosts"]["svc2"]["components"] == []   # no node_exporter asked for
+    own = [n for n, row in topo["components"].items() if row["system_user"]]
+    assert own == ["prometheus", "alertmanager", "node_exporter", "victoriametrics", "blackbox_exporter"]
+
+
 def test_the_topology_gives_each_host_its_packages_with_host_overrides():
     topo = topology.topology(GROUPS, hostvars(svc2={"node_exporter_install_method": "release"}),
                              dict(DEFAULTS, prometheus_install_method="release"))
