@@ -191,12 +191,15 @@ def topology(groups, hostvars, defaults, known_variables=None):
     hosts, node_hosts, rule_files = {}, [], []
     result = {"servers": servers, "services": services, "storage_hosts": stores, "hosts": hosts,
               **{name: {} for name in names(client=True)}}
-    everyone = servers + [h for h in services if h not in servers]
-    for host in everyone + [h for h in stores if h not in everyone]:
+    # Membership by set: an inventory of thousands of services made list lookups quadratic.
+    server_set, service_set, store_set = set(servers), set(services), set(stores)
+    everyone = servers + [h for h in services if h not in server_set]
+    everyone_set = set(everyone)
+    for host in everyone + [h for h in stores if h not in everyone_set]:
         hvars = hostvars[host]  # once per host: each lookup of a host's variables costs
         if known_variables is not None:
             _misspelt(host, hvars, known_variables, misspelt)
-        is_server = host in servers
+        is_server = host in server_set
         node = is_server or parse_flag(hvars.get("monitoring_node_exporter", False),
                                        f"host {host}: monitoring_node_exporter")
         address = host_address(host, hvars)
@@ -226,7 +229,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
                 | ({result["node_exporter"][host]["port"]} if node else set()))
             result["prometheus"][host]["scrape_interval"] = str(
                 hvars.get("prometheus_scrape_interval", defaults["scrape_interval"]))
-        entry["storage"] = host in stores
+        entry["storage"] = host in store_set
         entry["storage_ports"] = []
         if entry["storage"]:
             result["victoriametrics"][host] = _endpoint(host, hvars, "victoriametrics", address, defaults)
@@ -238,7 +241,7 @@ def topology(groups, hostvars, defaults, known_variables=None):
             else hvars.get("firewall_protect_metrics", defaults["firewall_protect_metrics"]),
             f"host {host}: {'firewall_enabled' if guarded else 'firewall_protect_metrics'}")
         entry["shared_ports"] = []
-        if host in services and not is_server:
+        if host in service_set and not is_server:
             metrics, shared = endpoint_ports(host, hvars.get("monitoring_endpoints") or [],
                                              entry["firewall"] and not guarded)
             if node:
