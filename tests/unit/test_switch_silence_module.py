@@ -138,6 +138,10 @@ def test_a_converged_server_gets_no_silence(stack):
 @pytest.mark.parametrize("stack", [[f"127.0.0.1:{free_port()}"]], indirect=True)   # nothing answers there
 def test_a_target_still_down_keeps_the_silence_and_says_why(stack):
     run_module("switch_silence", {"config": stack["config"], "clients": node("new-password")})
+    for _ in range(100):   # Prometheus lists its static targets a moment after it starts
+        if len(get(stack["prom"] + "/api/v1/targets?state=active")["data"]["activeTargets"]) == 2:
+            break
+        time.sleep(0.2)
     failed, result = run_module("switch_silence", {"config": stack["config"], "state": "absent",
                                                    "prometheus": {"url": stack["prom"]}, "timeout": 3})
     assert not failed and not result["changed"], result
