@@ -668,6 +668,47 @@ def test_a_receiver_that_cannot_deliver_is_announced_and_named_by_the_self_check
 
 
 # ---- the example inventory, from the installed collection (last: it replaces the lab's CA) ----
+# The lab's components served plain (the opt-out), from the same inventory: no TLS, no login.
+PLAIN = {"monitoring_plain_http": True, "grafana_tls_cert_file": "", "grafana_tls_key_file": "",
+         **{f"{c}_web_tls_{f}_file": "" for c in ("prometheus", "alertmanager", "node_exporter") for f in ("cert", "key")},
+         **{f"{c}_web_users": {} for c in ("prometheus", "alertmanager", "node_exporter")}}
+AVAILABILITY = ("HostDown", "TargetDown", "ProbeFailed")
+
+
+@pytest.mark.replaces_lab
+def test_secure_to_plain_to_secure_and_a_password_rotation_page_nobody(lab, api, ca):
+    """Each switch changes the exporters some tasks before Prometheus: the run silences the
+    availability alerts of the switched jobs meanwhile and expires the silence at its end."""
+    def false_alerts():
+        return [(a["labels"]["alertname"], a["labels"].get("job"), a["labels"].get("instance"))
+                for name in AVAILABILITY for a in notifications(lab, name, "firing")]
+
+    def quiet_after(label, *args):
+        http_json(lab.receiver, method="DELETE")
+        run("site.yml", *args)
+        time.sleep(20)   # the lab's for: is 4s, group_wait 1s: a false alert has reached the receiver by now
+        assert not false_alerts(), (label, false_alerts())
+
+    done = False
+    try:
+        quiet_after("secure to plain", "-e", json.dumps(PLAIN))
+        quiet_after("plain to secure")
+        (lab.secrets / "blackbox_exporter").unlink()   # a generated password: the run makes a new one
+        quiet_after("a new blackbox_exporter password")
+        done = True
+    finally:
+        if not done:
+            run("site.yml", check=False)   # the lab's secure state for the tests after this one
+    status, body = get(f"https://{lab.monitor}:9093/api/v2/silences", INTERNAL,
+                       SECRETS["vault_alertmanager_internal_password"], cafile=str(ca))
+    assert status == 200, body[:300]
+    made = [s for s in json.loads(body) if s["createdBy"] == "limen.monitoring switch_silence"]
+    assert len(made) >= 3 and {s["status"]["state"] for s in made} == {"expired"}, made
+    down = [(t["labels"]["job"], t["labels"]["instance"], t["lastError"])
+            for t in api.prom("/api/v1/targets?state=active")["activeTargets"] if t["health"] != "up"]
+    assert not down, down
+
+
 @pytest.mark.replaces_lab
 def test_the_example_with_two_hosts_on_one_address_is_refused_before_any_host_changes(lab):
     home = Path(os.environ["LIMEN_OPERATOR_HOME"])
