@@ -113,9 +113,9 @@ def silence(jobs_changed, now, minutes):
     jobs = sorted(jobs_changed)
     matched = sorted(set(jobs) | {PROBED_AS[j] for j in jobs if j in PROBED_AS})
     why = "; ".join(f"{job}: {', '.join(jobs_changed[job])}" for job in jobs)
-    return {"matchers": [
-                {"name": "alertname", "value": "|".join(AVAILABILITY_ALERTS), "isRegex": True, "isEqual": True},
-                {"name": "job", "value": "|".join(re.escape(j) for j in matched), "isRegex": True, "isEqual": True}],
+    matchers = [{"name": "alertname", "value": "|".join(AVAILABILITY_ALERTS), "isRegex": True, "isEqual": True},
+                {"name": "job", "value": "|".join(re.escape(j) for j in matched), "isRegex": True, "isEqual": True}]
+    return {"matchers": matchers,
             "startsAt": _iso(now), "endsAt": _iso(now + datetime.timedelta(minutes=minutes)),
             "createdBy": CREATED_BY, "comment": COMMENT.format(jobs=", ".join(jobs), why=why)}
 

@@ -22,7 +22,7 @@ description:
     target of the silenced jobs is up and none of their alerts is pending or firing, then expires
     the silences a run made (found by their C(createdBy)). Otherwise leaves them to expire by
     themselves and warns.
-  - Nothing is deployed yet (no O(config)): nothing to do. Passwords are never returned or logged.
+  - Nothing deployed yet (no O(config)) is nothing to do. Passwords are never returned or logged.
 version_added: 0.1.0
 author: limen.monitoring maintainers (!UNKNOWN)
 options:
@@ -61,7 +61,7 @@ options:
     default: 120
 attributes:
   check_mode: {support: full, description: Reports the silence it would create; creates and expires nothing.}
-  diff_mode: {support: none}
+  diff_mode: {support: none, description: Nothing to show; the silence is in the result.}
   idempotent: {support: full, description: A converged server has nothing to switch and gets no silence.}
 """
 
