@@ -84,9 +84,11 @@ def deployed_settings(text):
                               targets=e.get(("targets",), [])) for e in alerting]}
 
 
-def changes(deployed_jobs, wanted, read_secret):
+def changes(deployed_jobs, wanted, read_secret, ca_cert=""):
     """{job: [what differs]} between the deployed jobs and the WANTED ones ({name, scheme, username,
-    password, ca_file}); READ_SECRET(path) is a password file's content (None when unreadable).
+    password, ca_file}); READ_SECRET(path) is a file's content (None when unreadable). CA_CERT, when
+    given, is the CA certificate the run installs at the wanted ca_file: a deployed one that differs
+    is a switch of every job that stays on TLS (the exporters' new certificates chain to it).
 
     A job Prometheus does not scrape yet is no switch (it has no series to go down)."""
     found = {}
@@ -103,6 +105,9 @@ def changes(deployed_jobs, wanted, read_secret):
             what.append("password")
         if job["scheme"] == "https" and old["ca_file"] != job.get("ca_file", ""):
             what.append("CA file")
+        elif (job["scheme"] == "https" == old["scheme"] and ca_cert
+              and (read_secret(old["ca_file"]) or "").strip() != ca_cert.strip()):
+            what.append("CA certificate")
         if what:
             found[job["name"]] = what
     return found

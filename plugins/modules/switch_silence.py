@@ -42,6 +42,12 @@ options:
         and C(ca_file) (the CA certificate file on the host), as the topology's clients have them.
     type: dict
     default: {}
+  ca_cert:
+    description:
+      - The CA certificate (PEM) the run installs at the clients' C(ca_file) (O(state=present)); empty when the run
+        installs none. A deployed CA file with other content switches every job that stays on TLS.
+    type: str
+    default: ""
   minutes:
     description: How long the silence lasts if the run does not expire it.
     type: int
@@ -149,7 +155,7 @@ def alertmanagers(deployed):
 
 def present(module, deployed):
     wanted = [dict(client, name=name) for name, client in module.params["clients"].items()]
-    switched = changes(deployed["jobs"], wanted, read_text)
+    switched = changes(deployed["jobs"], wanted, read_text, module.params["ca_cert"])
     result = {"changed": bool(switched), "jobs": switched, "silences": [], "waiting_for": []}
     if not switched or module.check_mode:
         return result
@@ -207,6 +213,7 @@ def main():
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "config": {"type": "path", "default": "/etc/prometheus/prometheus.yml"},
             "clients": {"type": "dict", "default": {}, "no_log": True},
+            "ca_cert": {"type": "str", "default": ""},
             "minutes": {"type": "int", "default": 15},
             "prometheus": {"type": "dict", "default": {}, "options": {
                 "url": {"type": "str", "default": ""},

@@ -149,6 +149,19 @@ def test_plain_to_secure_a_new_password_and_a_new_ca_file_are_each_a_switch():
     assert changes(deployed, [secure_job("node")], secrets()) == {"node": ["password"]}   # file gone or unreadable
 
 
+def test_a_new_ca_certificate_switches_the_jobs_that_stay_on_tls():
+    deployed = deployed_settings(SECURE)["jobs"]
+    read = secrets(node="node-secret", **{"ca.crt": "-----BEGIN CERTIFICATE-----\nold\n-----END CERTIFICATE-----\n"})
+    new_ca = "-----BEGIN CERTIFICATE-----\nnew\n-----END CERTIFICATE-----"
+    assert changes(deployed, [secure_job("node")], read, new_ca) == {"node": ["CA certificate"]}
+    assert changes(deployed, [secure_job("node")], read, "a CA this run makes") == {"node": ["CA certificate"]}
+    same = "-----BEGIN CERTIFICATE-----\nold\n-----END CERTIFICATE-----"   # lookup('file') strips the line end
+    assert changes(deployed, [secure_job("node")], read, same) == {}
+    assert changes(deployed, [secure_job("node")], read, "") == {}        # no CA installed by the run
+    plain = {"name": "node", "scheme": "http", "username": "", "password": "", "ca_file": ""}
+    assert changes(deployed, [plain], read, new_ca) == {"node": ["scheme https to http", "user"]}
+
+
 def test_a_job_prometheus_does_not_scrape_yet_is_no_switch():
     assert changes(deployed_settings(SECURE)["jobs"], [secure_job("victoriametrics")], secrets()) == {}
 
