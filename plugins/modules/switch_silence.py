@@ -192,7 +192,7 @@ def absent(module, deployed):
             break
         if time.monotonic() > deadline:
             result["waiting_for"] = reasons
-            module.warn("the run's silence of the switched jobs stays until it expires by itself: " + "; ".join(reasons[:5]))
+            module.warn("the run's silence of the switched jobs stays until it expires by itself: " + "; ".join(reasons[:8]))
             return result
         time.sleep(2)
     for am, silences in found.items():
