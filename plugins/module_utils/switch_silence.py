@@ -147,11 +147,27 @@ def silenced_jobs(silences):
     return jobs
 
 
+# How long an instant query still sees a series after its last sample (Prometheus'
+# --query.lookback-delta, 5m by default), plus a margin for the last evaluations.
+LINGER_MINUTES = 6
+
+
+def _on_a_target(labels, targets):
+    """Whether the series of LABELS is one a current target writes (every target label in it)."""
+    return any(all(labels.get(k) == v for k, v in t.get("labels", {}).items()) for t in targets)
+
+
 def still_switching(jobs, targets, rule_alerts, am_alerts, scraped=()):
-    """Why the silence of JOBS must stay, from Prometheus' /api/v1/targets and /api/v1/alerts data
-    and Alertmanager's /api/v2/alerts: targets of those jobs not up, a job of SCRAPED (those that
-    prometheus.yml scrapes) without any target yet (a fresh start), and their availability alerts
-    pending or firing; empty when expiring it lets nothing of the switch through."""
+    """(reasons, lingering) for the silence of JOBS, from Prometheus' /api/v1/targets and
+    /api/v1/alerts data and Alertmanager's /api/v2/alerts.
+
+    REASONS, why it must stay: targets of those jobs not up, a job of SCRAPED (those that
+    prometheus.yml scrapes) without any target yet (a fresh start), availability alerts of those
+    jobs pending or firing on a series a current target writes. LINGERING: such alerts on series
+    no current target writes any more. A restarted Prometheus writes no end to its old targets'
+    series, so a target whose labels changed with the switch (a probe's module from tcp_tls to
+    tcp) leaves its last failed sample visible for the lookback delta: the silence must outlast
+    it, but nothing is left to wait for."""
     seen = {t.get("labels", {}).get("job") for t in targets}
     reasons = [f"no target of job {job} yet" for job in sorted(set(scraped) & set(jobs) - seen)]
     for t in targets:
@@ -159,9 +175,19 @@ def still_switching(jobs, targets, rule_alerts, am_alerts, scraped=()):
         job = labels.get("probed") if labels.get("job") == "blackbox" else labels.get("job")
         if (labels.get("job") in jobs or job in jobs) and t.get("health") != "up":
             reasons.append(f"target {labels.get('job')} {labels.get('instance')} is {t.get('health')}")
+    lingering = []
     for alert in list(rule_alerts) + list(am_alerts):
         labels = alert.get("labels", {})
         if labels.get("alertname") in AVAILABILITY_ALERTS and labels.get("job") in jobs:
             state = alert.get("state") or (alert.get("status") or {}).get("state")
-            reasons.append(f"alert {labels['alertname']} {labels.get('instance', '')} is {state}")
-    return reasons
+            what = f"alert {labels['alertname']} {labels.get('instance', '')} is {state}"
+            (reasons if _on_a_target(labels, targets) else lingering).append(what)
+    return reasons, lingering
+
+
+def shortened(listed, now, minutes=LINGER_MINUTES):
+    """The run's active silences in LISTED, each as the body that moves its end to NOW + MINUTES
+    (Alertmanager replaces a silence posted with its id); none that already ends sooner."""
+    end = _iso(now + datetime.timedelta(minutes=minutes))
+    return [{k: s[k] for k in ("id", "matchers", "startsAt", "createdBy", "comment")} | {"endsAt": end}
+            for s in listed if s.get("id") in ours(listed) and s.get("endsAt", "") > end]

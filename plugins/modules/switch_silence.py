@@ -20,8 +20,10 @@ description:
     those jobs, for O(minutes).
   - With O(state=absent) (at the end of the run), waits up to O(timeout) seconds until every
     target of the silenced jobs is up and none of their alerts is pending or firing, then expires
-    the silences a run made (found by their C(createdBy)). Otherwise leaves them to expire by
-    themselves and warns.
+    the silences a run made (found by their C(createdBy)). When every target is up but alerts still
+    fire on series no current target writes (a restarted Prometheus leaves the last sample of a
+    target whose labels changed visible for its lookback delta, 5 minutes), moves the silences'
+    end to 6 minutes from now instead. Otherwise leaves them to expire by themselves and warns.
   - Nothing deployed yet (no O(config)) is nothing to do. Passwords are never returned or logged.
 version_added: 0.1.0
 author: limen.monitoring maintainers (!UNKNOWN)
@@ -92,8 +94,13 @@ jobs:
   type: dict
   sample: {node: [scheme http to https, user]}
 silences:
-  description: Ids of the silences created (present) or expired (absent).
+  description: Ids of the silences created (present), or expired or shortened (absent).
   returned: always
+  type: list
+  elements: str
+lingering:
+  description: With O(state=absent), the alerts on series of former targets the shortened silences outlast.
+  returned: when the silences were shortened
   type: list
   elements: str
 waiting_for:
@@ -117,6 +124,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.switch_silence im
     changes,
     deployed_settings,
     ours,
+    shortened,
     silence,
     silenced_jobs,
     still_switching,
@@ -181,13 +189,13 @@ def absent(module, deployed):
             if not jobs:
                 return result
             auth = (p["username"], p["password"], p["ca_file"])
-            reasons = still_switching(
+            reasons, lingering = still_switching(
                 jobs, call(p["url"] + "/api/v1/targets?state=active", *auth)["data"]["activeTargets"],
                 call(p["url"] + "/api/v1/alerts", *auth)["data"]["alerts"],
                 [a for am in ams for a in call(am[0] + "/api/v2/alerts?active=true&silenced=true&inhibited=true", *am[1:])],
                 scraped=deployed["jobs"])
         except (OSError, KeyError, TypeError) as exc:
-            reasons = [str(exc)]
+            reasons, lingering = [str(exc)], []
         if not reasons:
             break
         if time.monotonic() > deadline:
@@ -195,6 +203,8 @@ def absent(module, deployed):
             module.warn("the run's silence of the switched jobs stays until it expires by itself: " + "; ".join(reasons[:8]))
             return result
         time.sleep(2)
+    if lingering:
+        return shorten(module, found, lingering, result)
     for am, silences in found.items():
         for sid in ours(silences):
             try:
@@ -203,6 +213,21 @@ def absent(module, deployed):
                 module.warn(f"could not expire the run's silence {sid}: {exc}; it expires by itself")
                 continue
             result["silences"].append(sid)
+    result["changed"] = bool(result["silences"])
+    return result
+
+
+def shorten(module, found, lingering, result):
+    """Every target is up, but series of the old targets still fire until the lookback delta
+    passes: the silences end just after that instead of being expired now."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for am, silences in found.items():
+        for body in shortened(silences, now):
+            try:
+                result["silences"].append(call(am[0] + "/api/v2/silences", *am[1:], method="POST", data=body)["silenceID"])
+            except (OSError, KeyError, TypeError) as exc:
+                module.warn(f"could not shorten the run's silence {body['id']}: {exc}; it expires by itself")
+    result["lingering"] = lingering
     result["changed"] = bool(result["silences"])
     return result
 

@@ -16,6 +16,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.switch_silence im
     changes,
     deployed_settings,
     ours,
+    shortened,
     silence,
     silenced_jobs,
     still_switching,
@@ -191,18 +192,51 @@ def test_only_the_runs_active_silences_are_its_own():
     assert silenced_jobs(listed) == set()   # no job matcher in these
 
 
+def reasons(*args, **kwargs):
+    return still_switching(*args, **kwargs)[0]
+
+
 def test_the_silence_stays_while_a_target_is_down_or_an_alert_pending():
     up = [{"labels": {"job": "node", "instance": "h:9100"}, "health": "up"},
+          {"labels": {"job": "node", "instance": "g:9100"}, "health": "up"},
           {"labels": {"job": "limen", "instance": "s:1"}, "health": "down"}]   # not switched: not waited for
-    assert still_switching({"node"}, up, [], []) == []
-    down = up + [{"labels": {"job": "node", "instance": "g:9100"}, "health": "down"}]
-    assert still_switching({"node"}, down, [], []) == ["target node g:9100 is down"]
-    pending = [{"labels": {"alertname": "HostDown", "job": "node", "instance": "g:9100"}, "state": "pending"}]
-    assert still_switching({"node"}, up, pending, []) == ["alert HostDown g:9100 is pending"]
+    assert still_switching({"node"}, up, [], []) == ([], [])
+    down = up[:1] + [{"labels": {"job": "node", "instance": "g:9100"}, "health": "down"}]
+    assert reasons({"node"}, down, [], []) == ["target node g:9100 is down"]
+    pending = [{"labels": {"alertname": "HostDown", "job": "node", "instance": "g:9100", "severity": "critical"},
+                "state": "pending"}]
+    assert still_switching({"node"}, up, pending, []) == (["alert HostDown g:9100 is pending"], [])
+    probes = [{"labels": {"job": "blackbox", "probed": "node_exporter", "instance": "g:9100"}, "health": "up"}]
     in_am = [{"labels": {"alertname": "ProbeFailed", "job": "node_exporter", "instance": "g:9100"},
               "status": {"state": "suppressed"}}]
-    assert still_switching({"node", "node_exporter"}, up, [], in_am) == ["alert ProbeFailed g:9100 is suppressed"]
-    assert still_switching({"node", "node_exporter"}, [], [], [], scraped={"node": {}, "limen": {}}) == [
-        "no target of job node yet"]   # Prometheus just started: its targets are not known yet
-    probe = [{"labels": {"job": "blackbox", "probed": "node_exporter", "instance": "g:9100"}, "health": "down"}]
-    assert still_switching({"node_exporter"}, probe, [], []) == ["target blackbox g:9100 is down"]
+    assert still_switching({"node", "node_exporter"}, up + probes, [], in_am) == (
+        [], ["alert ProbeFailed g:9100 is suppressed"])   # ProbeFailed's job is the probed one: no such target
+    assert still_switching({"node", "node_exporter"}, [], [], [], scraped={"node": {}, "limen": {}}) == (
+        ["no target of job node yet"], [])   # Prometheus just started: its targets are not known yet
+    probe = [dict(probes[0], health="down")]
+    assert reasons({"node_exporter"}, probe, [], []) == ["target blackbox g:9100 is down"]
+
+
+def test_alerts_on_series_of_former_targets_linger_and_are_not_waited_for():
+    """A restarted Prometheus: the probe's module changed with the switch (tcp_tls to tcp), the old
+    series' last sample (up 0) stays visible for the lookback delta though the new target is up."""
+    now_up = [{"labels": {"job": "blackbox", "instance": "g:9100", "module": "tcp", "probed": "node_exporter"},
+               "health": "up"}]
+    old = {"alertname": "TargetDown", "job": "blackbox", "instance": "g:9100", "module": "tcp_tls",
+           "probed": "node_exporter", "severity": "critical"}
+    assert still_switching({"blackbox"}, now_up, [{"labels": old, "state": "firing"}], []) == (
+        [], ["alert TargetDown g:9100 is firing"])
+    current = dict(old, module="tcp", replica="a")   # Alertmanager's copy carries external labels too
+    assert still_switching({"blackbox"}, now_up, [], [{"labels": current, "status": {"state": "suppressed"}}]) == (
+        ["alert TargetDown g:9100 is suppressed"], [])
+
+
+def test_a_lingering_silence_is_moved_to_end_after_the_lookback_delta():
+    now = datetime.datetime(2026, 12, 5, 16, 0, tzinfo=datetime.timezone.utc)
+    mine = {"id": "a", "createdBy": CREATED_BY, "status": {"state": "active"}, "matchers": [{"name": "job"}],
+            "startsAt": "2026-12-05T15:58:00.000Z", "endsAt": "2026-12-05T16:13:00.000Z", "comment": "c"}
+    soon = dict(mine, id="b", endsAt="2026-12-05T16:02:00.000Z")
+    others = dict(mine, id="c", createdBy="ops")
+    assert shortened([mine, soon, others], now) == [
+        {"id": "a", "matchers": [{"name": "job"}], "startsAt": "2026-12-05T15:58:00.000Z", "createdBy": CREATED_BY,
+         "comment": "c", "endsAt": "2026-12-05T16:06:00.000Z"}]
