@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -13,7 +14,8 @@ import urllib.request
 import pytest
 from module_runner import run_module
 
-from ansible_collections.limen.monitoring.plugins.module_utils.switch_silence import CREATED_BY
+from ansible_collections.limen.monitoring.plugins.module_utils.switch_silence import CREATED_BY, shortened
+from ansible_collections.limen.monitoring.plugins.modules.switch_silence import call
 
 BINARIES = {name: shutil.which(name) for name in ("prometheus", "prometheus-alertmanager")}
 pytestmark = pytest.mark.skipif(not all(BINARIES.values()), reason="needs Debian's prometheus and alertmanager (make tools)")
@@ -127,6 +129,17 @@ def test_a_new_password_is_silenced_until_the_target_is_up_then_expired(stack):
     assert [s["status"]["state"] for s in run_silences(stack)] == ["expired"]
     failed, result = run_module("switch_silence", end)
     assert not failed and not result["changed"], result
+
+
+def test_alertmanager_takes_the_shortened_silence_of_a_lingering_switch(stack):
+    run_module("switch_silence", {"config": stack["config"], "clients": node("new-password")})
+    [made] = run_silences(stack)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    [body] = shortened(run_silences(stack), now)
+    call(stack["am"] + "/api/v2/silences", method="POST", data=body)
+    [after] = [s for s in run_silences(stack) if s["status"]["state"] == "active"]
+    ends = datetime.datetime.fromisoformat(after["endsAt"].replace("Z", "+00:00"))
+    assert after["matchers"] == made["matchers"] and abs((ends - now).total_seconds() - 360) < 5, after
 
 
 def test_a_converged_server_gets_no_silence(stack):
