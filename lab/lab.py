@@ -29,6 +29,7 @@ lab generates and writes to the inventory as lab_demo_token.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import ipaddress
 import json
 import os
@@ -174,6 +175,13 @@ class Lab:
         self.status()
 
     def ensure_rootfs(self) -> None:
+        # Labs side by side share the cache: the first builds it, the others wait on the lock.
+        self.rootfs.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.rootfs.parent / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.build_rootfs()
+
+    def build_rootfs(self) -> None:
         stamp = self.rootfs.parent / "packages"
         wanted = " ".join(BASE_PACKAGES)
         if self.rootfs.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
