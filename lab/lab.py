@@ -187,18 +187,26 @@ class Lab:
         if self.rootfs.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
             return
         tmp = self.rootfs.parent / "rootfs.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         tmp.parent.mkdir(parents=True, exist_ok=True)
         print(f"building the {self.suite} root filesystem once (about a minute)...", flush=True)
-        run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES),
-             self.suite, str(tmp)], quiet=True)
-        shutil.rmtree(self.rootfs, ignore_errors=True)
+        try:
+            run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES),
+                 self.suite, str(tmp)], quiet=True)
+        finally:
+            unmount_under(tmp)   # a failed debootstrap leaves the target's /proc mounted
+        remove_tree(self.rootfs)
         tmp.rename(self.rootfs)
         stamp.write_text(wanted)
 
     def ensure_key(self) -> None:
+        STATE_ROOT.mkdir(parents=True, exist_ok=True)
+        with open(STATE_ROOT / "key.lock", "w") as lock:   # one key for every lab: made once
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.make_key()
+
+    def make_key(self) -> None:
         if not self.key.exists():
-            STATE_ROOT.mkdir(parents=True, exist_ok=True)
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "limen-lab",
                  "-f", str(self.key)])
 
@@ -548,7 +556,7 @@ table ip {self.table} {{
             if link_exists(self.bridge(net)):
                 run(["ip", "link", "del", self.bridge(net)], check=False)
         run(["nft", "delete", "table", "ip", self.table], check=False, quiet=True)
-        shutil.rmtree(self.state, ignore_errors=True)
+        remove_tree(self.state)   # never through a host root still mounted
         others = [d for d in STATE_ROOT.iterdir() if d.is_dir()] if STATE_ROOT.is_dir() else []
         if not others:
             for key in MACHINE_SETTINGS:
@@ -561,8 +569,24 @@ table ip {self.table} {{
 def run(cmd, check=True, quiet=False, stdin=None, timeout=None):
     r = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
-        raise LabError(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip() or r.stdout.strip()}")
+        # The last lines say why (debootstrap prints hundreds of progress lines before).
+        why = "\n".join((r.stderr.strip() or r.stdout.strip()).splitlines()[-15:])
+        raise LabError(f"{' '.join(cmd)} failed ({r.returncode}): {why}")
     return r
+
+
+def unmount_under(path: Path) -> None:
+    """Unmount every mount point under PATH, deepest first: removing a tree through a mounted
+    /proc (what a failed debootstrap leaves in its target) walks the machine's own."""
+    prefix = str(path.resolve()) + "/"
+    points = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        run(["umount", "-l", point], check=False)
+
+
+def remove_tree(path: Path) -> None:
+    unmount_under(path)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def raise_setting(key: str, value: int) -> None:
