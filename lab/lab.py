@@ -29,6 +29,7 @@ lab generates and writes to the inventory as lab_demo_token.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import ipaddress
 import json
@@ -176,9 +177,7 @@ class Lab:
 
     def ensure_rootfs(self) -> None:
         # Labs side by side share the cache: the first builds it, the others wait on the lock.
-        self.rootfs.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.rootfs.parent / "build.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive(self.rootfs.parent / "build.lock"):
             self.build_rootfs()
 
     def build_rootfs(self) -> None:
@@ -200,15 +199,10 @@ class Lab:
         stamp.write_text(wanted)
 
     def ensure_key(self) -> None:
-        STATE_ROOT.mkdir(parents=True, exist_ok=True)
-        with open(STATE_ROOT / "key.lock", "w") as lock:   # one key for every lab: made once
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            self.make_key()
-
-    def make_key(self) -> None:
-        if not self.key.exists():
-            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "limen-lab",
-                 "-f", str(self.key)])
+        with exclusive(STATE_ROOT / "key.lock"):   # one key for every lab: made once
+            if not self.key.exists():
+                run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "limen-lab",
+                     "-f", str(self.key)])
 
     def ensure_network(self) -> None:
         # One record of the machine's settings, shared by every lab (labs with other names
@@ -573,6 +567,15 @@ def run(cmd, check=True, quiet=False, stdin=None, timeout=None):
         why = "\n".join((r.stderr.strip() or r.stdout.strip()).splitlines()[-15:])
         raise LabError(f"{' '.join(cmd)} failed ({r.returncode}): {why}")
     return r
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path):
+    """Hold an exclusive lock on the file LOCK (made with its directory) for the block."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def unmount_under(path: Path) -> None:
