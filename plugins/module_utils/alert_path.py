@@ -180,8 +180,8 @@ def _last_increases(series):
 def failing_receivers(totals, failures, reloads, receivers):
     """Messages for the receivers whose last notification failed.
 
-    TOTALS, FAILURES: Prometheus matrices of alertmanager_notifications_total and
-    alertmanager_notifications_failed_total (raw samples); a receiver failed when its failures
+    TOTALS, FAILURES: Prometheus matrices of alertmanager_notification_requests_total and
+    alertmanager_notification_requests_failed_total (raw samples); a receiver failed when its failures
     counter grew last, at or after its last attempt. A receiver never used has no increase and
     is never named. RELOADS: {instance: time of Alertmanager's last successful configuration
     load}; a failure before it is not counted (the new configuration may have fixed it).

@@ -245,8 +245,11 @@ def notification_problems(p, base, auth):
     """(receivers whose last notification failed, a query error or None), from what Prometheus scraped."""
     answers = {}
     lookback = p["notification_lookback"]
-    for key, promql in (("totals", f"alertmanager_notifications_total[{lookback}]"),
-                        ("failures", f"alertmanager_notifications_failed_total[{lookback}]"),
+    # Per request, not per notification: a notification's failure is counted only when its retries
+    # give up (a group interval later), so a group's first notification to a receiver that refuses
+    # every request looked like a success for that long; a request's failure is counted as it returns.
+    for key, promql in (("totals", f"alertmanager_notification_requests_total[{lookback}]"),
+                        ("failures", f"alertmanager_notification_requests_failed_total[{lookback}]"),
                         ("reloads", "alertmanager_config_last_reload_success_timestamp_seconds")):
         url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
         body, err = request(url, *auth)

@@ -78,8 +78,8 @@ def test_a_healthy_path_has_no_problem(server, tmp_path):
 def test_a_receiver_whose_last_notification_failed_is_named_at_once(server, tmp_path):
     labels = {"instance": "am:9093", "integration": "email"}
     Fake.state["queries"] = {
-        "alertmanager_notifications_total": [{"metric": labels, "values": [[1, "0"], [2, "1"]]}],
-        "alertmanager_notifications_failed_total": [{"metric": labels, "values": [[1, "0"], [3, "1"]]}]}
+        "alertmanager_notification_requests_total": [{"metric": labels, "values": [[1, "0"], [2, "1"]]}],
+        "alertmanager_notification_requests_failed_total": [{"metric": labels, "values": [[1, "0"], [3, "1"]]}]}
     problems, definitive = check(params(server, tmp_path), 0)
     assert definitive
     assert problems == ["Alertmanager am:9093 cannot deliver to the email receiver(s) mail (this Alertmanager "
