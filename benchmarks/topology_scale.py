@@ -22,7 +22,7 @@ sys.path[:0] = [str(REPO / ".cache" / "collections"), str(REPO / "tests" / "unit
 
 from test_topology import DEFAULTS  # noqa: E402  (the unit tests' role defaults)
 
-from ansible_collections.limen.monitoring.plugins.module_utils import topology  # noqa: E402
+from ansible_collections.limen.monitoring.plugins.plugin_utils import topology  # noqa: E402
 
 
 def inventory(n):

@@ -42,7 +42,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash import HashError, stable_hash
+from ansible_collections.limen.monitoring.plugins.plugin_utils.bcrypt_hash import HashError, stable_hash
 
 
 def stable_bcrypt(password, seed, key):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.limen.monitoring.plugins.module_utils.cert_check import certificate_errors
+from ansible_collections.limen.monitoring.plugins.plugin_utils.cert_check import certificate_errors
 
 
 def _certificate_errors(ca_path, cert_paths, address, renew_before):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.limen.monitoring.plugins.module_utils.ini_value import IniValueError, ini_value
+from ansible_collections.limen.monitoring.plugins.plugin_utils.ini_value import IniValueError, ini_value
 
 
 def _grafana_ini_value(value, where):

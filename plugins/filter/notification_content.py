@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.limen.monitoring.plugins.module_utils.notification_content import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.notification_content import (
     notification_templates,
     receiver_integrations,
     runbook_pages,

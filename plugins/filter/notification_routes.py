@@ -8,7 +8,7 @@ Documentation: notification_failure_routes.yml beside this file.
 
 from __future__ import annotations
 
-from ansible_collections.limen.monitoring.plugins.module_utils.notification_routes import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.notification_routes import (
     notification_failure_routes,
 )
 

@@ -9,7 +9,7 @@ import base64
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.limen.monitoring.plugins.module_utils.openpgp import OpenPGPError, primary_fingerprints
+from ansible_collections.limen.monitoring.plugins.plugin_utils.openpgp import OpenPGPError, primary_fingerprints
 
 
 def _openpgp_fingerprints(content, encoding="text"):

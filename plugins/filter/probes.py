@@ -8,7 +8,7 @@ Documentation: probe_plan.yml beside this file.
 
 from __future__ import annotations
 
-from ansible_collections.limen.monitoring.plugins.module_utils.probes import COMPONENTS, plan
+from ansible_collections.limen.monitoring.plugins.plugin_utils.probes import COMPONENTS, plan
 
 
 def probe_plan(jobs, scrape_configs, topology, ca_file, timeout="5s", components=COMPONENTS):

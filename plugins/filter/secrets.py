@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.limen.monitoring.plugins.module_utils.secrets_policy import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.secrets_policy import (
     password_errors,
     secrets_dir_errors,
 )

@@ -15,12 +15,12 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
-from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import (
     InventoryError,
     passthrough_secrets,
     scrape_configs,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import (
     settings_errors,
     topology,
 )

@@ -8,7 +8,7 @@ Documentation: scrape_auth.yml and alertmanager_clients.yml beside this file.
 
 from __future__ import annotations
 
-from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import alertmanager_clients, scrape_auth
+from ansible_collections.limen.monitoring.plugins.plugin_utils.web_clients import alertmanager_clients, scrape_auth
 
 
 class FilterModule:

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.limen.monitoring.plugins.module_utils.cert_check import certificate_errors, renew_seconds
+from ansible_collections.limen.monitoring.plugins.plugin_utils.cert_check import certificate_errors, renew_seconds
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

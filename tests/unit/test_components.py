@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from test_topology import DEFAULTS, GROUPS, hostvars
 
-from ansible_collections.limen.monitoring.plugins.module_utils import components, topology, web_clients
 from ansible_collections.limen.monitoring.plugins.module_utils.validate import bracketed, is_duration
+from ansible_collections.limen.monitoring.plugins.plugin_utils import components, topology, web_clients
 
 SERVER = {"server": True, "node_exporter": True, "storage": False, "firewall": True}
 SERVICE = {"server": False, "node_exporter": True, "storage": False, "firewall": False}

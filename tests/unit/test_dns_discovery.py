@@ -13,14 +13,14 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import (
+from ansible_collections.limen.monitoring.plugins.module_utils.validate import ValidationError
+from ansible_collections.limen.monitoring.plugins.plugin_utils.dns_discovery import (
     discovery_jobs,
     ipv4_regex,
     scrape_config,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import InventoryError, scrape_configs
-from ansible_collections.limen.monitoring.plugins.module_utils.topology import RESERVED_JOBS
-from ansible_collections.limen.monitoring.plugins.module_utils.validate import ValidationError
+from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import InventoryError, scrape_configs
+from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import RESERVED_JOBS
 
 NAME = "_payments._tcp.services.example.internal"
 INTERNAL = ["10.20.0.0/16", "192.168.7.0/24", "172.16.0.0/12", "fd00::/8"]
@@ -172,7 +172,7 @@ def test_promtool_accepts_the_scrape_config(tmp_path, config):
 def _topology(**defaults):
     from test_topology import DEFAULTS, GROUPS, hostvars
 
-    from ansible_collections.limen.monitoring.plugins.module_utils.topology import topology
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import topology
     return topology(GROUPS, hostvars(), {**DEFAULTS, **defaults})
 
 
@@ -195,7 +195,7 @@ def test_the_topology_refuses_bad_discovery_naming_the_variable(defaults, messag
 
 
 def test_settings_and_alert_overrides_may_name_discovered_jobs():
-    from ansible_collections.limen.monitoring.plugins.module_utils.topology import settings_errors
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import settings_errors
     topo = _topology(dns_discovery=[{"job": "payments", "names": [NAME]}])
     settings = {"thresholds": {}, "thresholds_shipped": {"cpu_percent": 90}, "for": {}, "for_shipped": {},
                 "overrides": {"payments": {"cpu_percent": 70}}, "job_settings": {"payments": {"scheme": "https"}}}
@@ -211,7 +211,7 @@ def test_settings_and_alert_overrides_may_name_discovered_jobs():
 
 
 def test_the_topology_reports_bad_entry_settings_before_any_host_changes():
-    from ansible_collections.limen.monitoring.plugins.module_utils.topology import settings_errors
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import settings_errors
     topo = _topology(dns_discovery=[{"job": "payments", "names": [NAME],
                                      "settings": {"basic_auth": {"username": "u", "password": ""}}}])
     errors = settings_errors(topo, {"thresholds": {}, "thresholds_shipped": {}, "for": {}, "for_shipped": {},

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.limen.monitoring.plugins.module_utils.secrets_policy import password_errors
+from ansible_collections.limen.monitoring.plugins.plugin_utils.secrets_policy import password_errors
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "inventories" / "example"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.limen.monitoring.plugins.module_utils.ini_value import IniValueError, ini_value
+from ansible_collections.limen.monitoring.plugins.plugin_utils.ini_value import IniValueError, ini_value
 
 
 @pytest.mark.parametrize("value, text", [

@@ -7,8 +7,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.limen.monitoring.plugins.filter.bcrypt import stable_bcrypt
-from ansible_collections.limen.monitoring.plugins.module_utils.bcrypt_hash import HashError, stable_hash
-from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.bcrypt_hash import HashError, stable_hash
+from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import (
     InventoryError,
     scrape_configs,
 )
@@ -72,7 +72,7 @@ def test_bcrypt_takes_exactly_72_bytes_and_the_filter_names_the_user():
 
 
 def test_passthrough_secrets_land_in_files_and_the_config_holds_none():
-    from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import passthrough_secrets
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import passthrough_secrets
     entries = [{"url": "https://vm/api/v1/write", "basic_auth": {"username": "w", "password": "pw-1"}},
                {"url": "https://other/write", "authorization": {"credentials": "tok-2"},
                 "oauth2": {"client_id": "id", "client_secret": "cs-3", "token_url": "https://idp/token"}},
@@ -100,7 +100,7 @@ def test_job_settings_authorization_and_oauth2_go_to_files_too():
 
 
 def test_a_secret_and_its_file_together_are_refused_naming_the_variable():
-    from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import passthrough_secrets
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import passthrough_secrets
     with pytest.raises(InventoryError, match=r"prometheus_remote_read\[0\].basic_auth: set password or password_file"):
         passthrough_secrets([{"url": "u", "basic_auth": {"username": "a", "password": "p", "password_file": "/f"}}],
                             "prometheus_remote_read", "/s")

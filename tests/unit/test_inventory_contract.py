@@ -106,7 +106,7 @@ def test_a_good_inventory_passes(tmp_path):
 
 def test_misspelt_variables_are_found_once_per_name_naming_every_host():
     from ansible_collections.limen.monitoring.plugins.filter.topology import known_variables
-    from ansible_collections.limen.monitoring.plugins.module_utils.topology import topology
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import topology
 
     groups = {"monitoring_servers": ["mon"], "monitored_services": ["a", "b"]}
     typo = {"prometheus_job_setings": {}, "grafana_admin_pasword": "x", "prometheus_my_own_thing": 1,

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import failing_receivers
-from ansible_collections.limen.monitoring.plugins.module_utils.notification_content import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.notification_content import (
     notification_templates,
     receiver_integrations,
     runbook_page,

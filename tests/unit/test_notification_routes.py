@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.limen.monitoring.plugins.module_utils.notification_routes import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.notification_routes import (
     ALERT,
     END_RECEIVER,
     notification_failure_routes,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.limen.monitoring.plugins.module_utils.openpgp import OpenPGPError, primary_fingerprints
+from ansible_collections.limen.monitoring.plugins.plugin_utils.openpgp import OpenPGPError, primary_fingerprints
 
 
 @pytest.fixture(scope="module")

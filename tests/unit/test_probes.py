@@ -3,7 +3,7 @@ and CA as files), each component endpoint by TLS or TCP."""
 
 from __future__ import annotations
 
-from ansible_collections.limen.monitoring.plugins.module_utils.probes import plan
+from ansible_collections.limen.monitoring.plugins.plugin_utils.probes import plan
 
 JOBS = [{"name": "limen", "targets": [{"host": "10.0.0.11", "port": 18443, "metrics_path": "/api/metrics",
                                         "scheme": "https", "labels": {"host": "svc1"}}]},

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.limen.monitoring.plugins.module_utils.secrets_policy import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.secrets_policy import (
     password_errors,
     secrets_dir_errors,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import add_clients
+from ansible_collections.limen.monitoring.plugins.plugin_utils.web_clients import add_clients
 
 BUILD_IGNORE = [".cache", "inventories/lab", "molecule", "*.tar.gz"]
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import InventoryError
-from ansible_collections.limen.monitoring.plugins.module_utils.topology import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import InventoryError
+from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import (
     OWN_JOBS,
     cluster_timing_errors,
     duration_seconds,
@@ -335,13 +335,13 @@ def test_durations(text, seconds):
                                           "ansible_facts": {"default_ipv4": {"address": "8.8.4.4"}}},
                                          "default-route")])
 def test_a_guessed_public_address_is_refused_naming_monitoring_address(hv, source):
-    from ansible_collections.limen.monitoring.plugins.module_utils.topology import host_address
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import host_address
     with pytest.raises(InventoryError, match=r"host mon: monitoring_address is not set.*" + source):
         host_address("mon", hv)
 
 
 def test_an_explicit_public_address_and_guessed_private_ones_are_taken():
-    from ansible_collections.limen.monitoring.plugins.module_utils.topology import host_address
+    from ansible_collections.limen.monitoring.plugins.plugin_utils.topology import host_address
     assert host_address("mon", {"monitoring_address": "203.0.113.10"}) == "203.0.113.10"
     assert host_address("mon", {"ansible_host": "10.20.0.5"}) == "10.20.0.5"
     assert host_address("mon", {"ansible_host": "fd00::5"}) == "fd00::5"

@@ -13,7 +13,7 @@ from ansible_collections.limen.monitoring.plugins.module_utils.alert_path import
     probe_is_definitive,
     target_problems,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.web_clients import (
     ClientError,
     add_clients,
     alertmanager_clients,

@@ -17,7 +17,7 @@ import ipaddress
 import re
 
 from ansible_collections.limen.monitoring.plugins.module_utils import validate
-from ansible_collections.limen.monitoring.plugins.module_utils.components import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.components import (
     COMPONENTS,
     OWN_JOBS,
     TLS_VARS,
@@ -25,13 +25,13 @@ from ansible_collections.limen.monitoring.plugins.module_utils.components import
     host_packages,
     names,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import discovery_jobs, networks_errors
-from ansible_collections.limen.monitoring.plugins.module_utils.inventory_jobs import (
+from ansible_collections.limen.monitoring.plugins.plugin_utils.dns_discovery import discovery_jobs, networks_errors
+from ansible_collections.limen.monitoring.plugins.plugin_utils.inventory_jobs import (
     InventoryError,
     job_settings_problems,
     scrape_jobs,
 )
-from ansible_collections.limen.monitoring.plugins.module_utils.web_clients import add_clients
+from ansible_collections.limen.monitoring.plugins.plugin_utils.web_clients import add_clients
 
 # Host variables the collection reads from the inventory, with what they mean.
 INVENTORY_VARS = {

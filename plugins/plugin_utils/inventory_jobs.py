@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 from ansible_collections.limen.monitoring.plugins.module_utils import validate
-from ansible_collections.limen.monitoring.plugins.module_utils.dns_discovery import scrape_config as dns_scrape_config
 from ansible_collections.limen.monitoring.plugins.module_utils.file_sd import (
     TargetError,
     display,
     normalize_target,
     validate_job,
 )
+from ansible_collections.limen.monitoring.plugins.plugin_utils.dns_discovery import scrape_config as dns_scrape_config
 
 ENDPOINT_KEYS = {"job", "port", "path", "scheme", "labels", "address", "firewall"}
 

@@ -10,9 +10,9 @@ they authenticate and verify TLS the same way.
 
 from __future__ import annotations
 
-from ansible_collections.limen.monitoring.plugins.module_utils.components import names
-from ansible_collections.limen.monitoring.plugins.module_utils.secrets_policy import password_errors
 from ansible_collections.limen.monitoring.plugins.module_utils.validate import bracketed
+from ansible_collections.limen.monitoring.plugins.plugin_utils.components import names
+from ansible_collections.limen.monitoring.plugins.plugin_utils.secrets_policy import password_errors
 
 
 class ClientError(ValueError):
