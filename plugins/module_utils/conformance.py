@@ -150,7 +150,9 @@ def target_url(key, labels, job_config):
     return f"{scheme}://{address}{path}" + (f"?{query}" if query else "")
 
 
-def _read_secret(path, where):
+def _read_secret(path, where, pending=None):
+    if path in (pending or {}):  # what this run writes there, before it is written
+        return pending[path].strip()
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().strip()
@@ -158,19 +160,20 @@ def _read_secret(path, where):
         raise ConformanceError(f"{where}: cannot read {path} ({exc.strerror})") from None
 
 
-def client(job_config, where):
+def client(job_config, where, pending=None):
     """{headers, ca_file, insecure} from a Prometheus scrape config's auth and TLS settings
-    (the *_file forms: the module reads the secret files Prometheus reads)."""
+    (the *_file forms: the module reads the secret files Prometheus reads, or their PENDING
+    content, {path: text}, when the run is about to write them)."""
     headers = {}
     auth = job_config.get("basic_auth") or {}
     if auth.get("username"):
-        password = auth.get("password") or (_read_secret(auth["password_file"], f"{where}.basic_auth.password_file")
+        password = auth.get("password") or (_read_secret(auth["password_file"], f"{where}.basic_auth.password_file", pending)
                                             if auth.get("password_file") else "")
         token = base64.b64encode(f"{auth['username']}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
     authz = job_config.get("authorization") or {}
     credentials = authz.get("credentials") or (
-        _read_secret(authz["credentials_file"], f"{where}.authorization.credentials_file")
+        _read_secret(authz["credentials_file"], f"{where}.authorization.credentials_file", pending)
         if authz.get("credentials_file") else "")
     if credentials:
         headers["Authorization"] = f"{authz.get('type') or 'Bearer'} {credentials}"
@@ -222,14 +225,16 @@ def summary(result):
 
 
 def run(jobs, scrape_configs, directory, policies, default_policy, check_all=False, fetcher=fetch,
-        reader=None, unreadable_ok=False):
+        reader=None, unreadable_ok=False, pending=None, pending_ca=None):
     """Check the new or changed targets of JOBS ([{name, targets}]); {results, refused, messages}.
 
     SCRAPE_CONFIGS are Prometheus' (by job_name) for scheme, path, credentials and CA; DIRECTORY
     holds the registered file_sd files; POLICIES maps an inventory host to its policy (its
     `host` label), DEFAULT_POLICY the rest. CHECK_ALL checks registered targets too.
     UNREADABLE_OK (check mode on a first run): a job whose secret files are not written yet is
-    reported as not checked instead of failing.
+    reported as not checked instead of failing. PENDING ({path: text}): the secret files and CA
+    certificates the run is about to write, read in place of the host's copies, so the check can
+    run before anything changes; PENDING_CA(path) gives a file holding a pending CA's text.
     """
     # YAML 1.1 reads an unquoted off as false.
     default_policy = "off" if default_policy is False else default_policy
@@ -251,12 +256,14 @@ def run(jobs, scrape_configs, directory, policies, default_policy, check_all=Fal
             targets = new_or_changed(name, job["targets"], reader(path), path)
         config = configs.get(name, {})
         try:
-            settings = client(config, f"job {name}")
+            settings = client(config, f"job {name}", pending)
         except ConformanceError:
             if not unreadable_ok:
                 raise
             settings = None
-        if unreadable_ok and settings and settings["ca_file"] and not os.path.exists(settings["ca_file"]):
+        if settings and settings["ca_file"] in (pending or {}) and pending_ca:
+            settings["ca_file"] = pending_ca(settings["ca_file"])
+        elif unreadable_ok and settings and settings["ca_file"] and not os.path.exists(settings["ca_file"]):
             settings = None  # check mode on a first run: the job's CA is not on the host yet
         for key, labels in targets:
             host = labels.get("host", "")

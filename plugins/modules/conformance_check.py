@@ -21,8 +21,9 @@ description:
   - Under policy V(enforce) a target that is unreachable or not conformant fails the module, so
     the targets are not registered; V(warn) reports; V(off) skips. O(policies) sets the policy
     per inventory host (the target's C(host) label).
-  - Only reads; never changes anything. In check mode a secret file that is not on the host
-    yet (a first run) leaves that job unchecked instead of failing.
+  - Only reads; never changes anything. O(pending_files) lets it run before the run writes the
+    job's credentials and CA, so that V(enforce) refuses before any host changes. In check mode a
+    secret file that is neither on the host nor pending leaves that job unchecked instead of failing.
 version_added: 0.2.0
 author: limen.monitoring maintainers (!UNKNOWN)
 seealso:
@@ -58,6 +59,14 @@ options:
     description: Check registered targets too, not only new or changed ones.
     type: bool
     default: false
+  pending_files:
+    description:
+      - The secret files and CA certificates the run is about to write on the host, as
+        C({path: content}); a scrape config naming one of these paths uses this content instead
+        of the host's copy, so the check can run before the run changes anything (a new password,
+        a first run). Never logged.
+    type: dict
+    default: {}
 attributes:
   check_mode:
     support: full
@@ -104,6 +113,8 @@ summary:
   returned: always
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.limen.monitoring.plugins.module_utils.conformance import ConformanceError, run
@@ -121,14 +132,27 @@ def main():
             policy=dict(type="str", choices=["enforce", "warn", "off"], default="warn"),
             policies=dict(type="dict", default={}),
             check_all=dict(type="bool", default=False),
+            pending_files=dict(type="dict", default={}, no_log=True),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    pending = {path: str(text) for path, text in p["pending_files"].items()}
+    written = {}
+
+    def pending_ca(path):
+        """A file in the module's temporary directory holding the pending CA certificate of PATH."""
+        if path not in written:
+            written[path] = os.path.join(module.tmpdir, f"pending-ca-{len(written)}.crt")
+            with open(written[path], "w", encoding="utf-8") as handle:
+                handle.write(pending[path])
+        return written[path]
+
     error, outcome = None, None
     try:
         outcome = run(p["jobs"], p["scrape_configs"], p["directory"], p["policies"], p["policy"],
-                      check_all=p["check_all"], unreadable_ok=module.check_mode)
+                      check_all=p["check_all"], unreadable_ok=module.check_mode, pending=pending,
+                      pending_ca=pending_ca)
     except ConformanceError as exc:
         error = str(exc)
     if error:

@@ -635,12 +635,20 @@ def test_a_non_conformant_service_is_named_metric_by_metric_and_enforce_refuses_
         # The job's own credentials: a login or certificate problem would read NOT REACHABLE.
         assert "NOT REACHABLE" not in text
 
-        rc, out = conformance_run("-e", "monitoring_conformance=enforce")
+        # The whole site.yml, with a change pending (a longer retention): refused before any
+        # host changes, the service hosts included.
+        unit = lab.ssh("monitor", "systemctl cat prometheus").stdout
+        rc, out, _ = playbook("site.yml", "-e", json.dumps({"prometheus_conformance_check_all": True,
+                                                            "monitoring_conformance": "enforce",
+                                                            "prometheus_retention_time": "16d"}), check=False)
         text = " ".join(out.split())
         assert rc != 0
         refused = text.split("monitoring_conformance is enforce and these services are not conformant")[1]
         assert f"service2 {svc2} (host svc2, policy enforce): NOT CONFORMANT" in refused
         assert "limen http" not in refused
+        recap = dict(re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)", out, re.M))
+        assert set(recap) >= {"monitor", "svc1", "svc2"} and set(recap.values()) == {"0"}, recap
+        assert lab.ssh("monitor", "systemctl cat prometheus").stdout == unit
     finally:
         control(lab, "svc2", 8080, "reset", 0)
     # Resolved before the next test breaks it again (a re-break within a scrape would be one alert).

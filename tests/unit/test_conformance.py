@@ -317,3 +317,37 @@ def test_a_missing_ca_file_is_not_checked_in_check_mode_and_named_otherwise(tmp_
     body, error = fetch(server.replace("http://", "https://"), {"headers": {}, "ca_file": missing,
                                                                  "insecure": False, "server_name": ""})
     assert body is None and missing in error
+
+
+def test_pending_files_stand_in_for_secrets_and_a_ca_the_run_has_not_written_yet(tmp_path):
+    """The check runs before any host changes: a new password and a first run's CA are taken as
+    the run will write them, not from the (absent or old) files on the host."""
+    old = tmp_path / "billing.password"
+    old.write_text("old-password\n")
+    config = [{"job_name": "billing", "scheme": "https",
+               "basic_auth": {"username": "u", "password_file": str(old)},
+               "tls_config": {"ca_file": "/etc/ssl/limen/ca.crt"}}]
+    fetcher, seen = fake_fetch({"https://10.0.0.8:8080/metrics": (GOOD, None)})  # b1 is registered
+    materialised = []
+
+    def pending_ca(path):
+        materialised.append(path)
+        return str(tmp_path / "pending-ca-0.crt")
+
+    out = run([JOB], config, "/dir", {}, "enforce", fetcher=fetcher, reader=lambda path: REGISTERED,
+              pending={str(old): "p\n", "/etc/ssl/limen/ca.crt": "CA"}, pending_ca=pending_ca)
+    assert seen[0][1]["headers"] == {"Authorization": "Basic dTpw"}  # u:p, not the old password
+    assert seen[0][1]["ca_file"] == str(tmp_path / "pending-ca-0.crt")
+    assert materialised == ["/etc/ssl/limen/ca.crt"]
+    assert out["refused"] == [] and "old-password" not in json.dumps(out)
+
+
+def test_check_mode_on_a_first_run_checks_a_job_whose_secrets_are_pending():
+    config = [{"job_name": "billing", "basic_auth": {"username": "u", "password_file": "/nowhere/billing.password"}}]
+    fetcher, seen = fake_fetch({"http://10.0.0.7:8080/metrics": (GOOD, None)})
+    out = run([JOB], config, "/dir", {}, "enforce", fetcher=fetcher, reader=lambda path: REGISTERED,
+              unreadable_ok=True, pending={"/nowhere/billing.password": "p"})
+    assert [r["summary"] for r in out["results"]] == [
+        "billing http://10.0.0.8:8080/metrics (host b2, policy enforce): NOT REACHABLE from the monitoring "
+        "server: connection refused"]
+    assert seen[0][1]["headers"] == {"Authorization": "Basic dTpw"}
