@@ -38,7 +38,8 @@ HERE = Path(__file__).resolve().parent
 SERVER = HERE / "files" / "grafana_standin_server.py"
 NOTICE = ("STAND-IN for Grafana, built by limen.monitoring's lab/grafana_standin.py for its\n"
           "install tests. It is not Grafana: bin/grafana is a small Python program that reads\n"
-          "grafana.ini and provisioning like Grafana and answers /api/health.\n")
+          "grafana.ini and provisioning like Grafana, answers /api/health and keeps its admin user\n"
+          "in data/grafana.db (grafana cli admin reset-admin-password changes its password).\n")
 
 DEFAULTS_INI = """\
 # STAND-IN: the part of Grafana's conf/defaults.ini the stand-in reads.
@@ -71,7 +72,9 @@ BIN_SERVER_WRAPPER = """#!/bin/sh
 echo "Deprecation warning: 'grafana-server' is deprecated. Use 'grafana server' instead." >&2
 exec "$(dirname "$(readlink -f "$0")")/grafana" server "$@"
 """
-BIN_CLI = "#!/bin/sh\necho 'grafana-cli: not part of the Grafana stand-in' >&2\nexit 1\n"
+BIN_CLI = """#!/bin/sh
+exec "$(dirname "$(readlink -f "$0")")/grafana" cli "$@"
+"""
 
 DEFAULT_FILE = """\
 GRAFANA_USER=grafana

@@ -6,6 +6,7 @@ Grafana's layout. It starts the way Grafana does, so the role's install steps ar
 exercised against the same contract:
   grafana server [--config=F] [--homepath=H] [--pidfile=P] [--packaging=X] [cfg:...]
   grafana-server ... (the deprecated wrapper), grafana --version
+  grafana cli [--homepath H] [--config F] admin reset-admin-password --password-from-stdin
 - home path: --homepath, else the working directory (or its parent) holding
   conf/defaults.ini; without it, start fails as Grafana's does;
 - settings: conf/defaults.ini, then `cfg:default.S.K=V`, then --config (or
@@ -13,13 +14,16 @@ exercised against the same contract:
   paths are taken from the home path;
 - creates the data, plugins and log directories, writes data/grafana.db (SQLite: one row
   per start, so a kept data directory shows every version that used it) and logs/grafana.log;
+- the admin user: made in grafana.db from security.admin_user/admin_password when the
+  database is created, as Grafana does, and never read from grafana.ini again; only
+  `grafana cli admin reset-admin-password` changes its password afterwards;
 - reads provisioning/{datasources,dashboards,plugins,alerting}/*.yaml|yml, and the JSON
   dashboards under each dashboard provider's `path`;
 - serves HTTP or, with protocol = https, TLS from cert_file/cert_key, on http_addr:http_port;
   tells systemd READY=1 (Type=notify) once listening; writes --pidfile.
-API: GET /api/health (no auth, Grafana's JSON), /api/search and /api/admin/settings (basic
-auth with security.admin_user/admin_password, as Grafana), /api/standin/files (stand-in
-only: the configuration and provisioning files read, with their sha256).
+API: GET /api/health (no auth, Grafana's JSON), /api/user, /api/search and
+/api/admin/settings (basic auth with the admin user of grafana.db), /api/standin/files
+(stand-in only: the configuration and provisioning files read, with their sha256).
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ def parse_args(argv):
         if args[:1] in (["--version"], ["-v"]):
             print(f"grafana version {VERSION} (stand-in)")
             sys.exit(0)
+        if args[:1] == ["cli"]:
+            sys.exit(cli(args[1:]))
         if args[:1] != ["server"]:
             fail(f"unknown command {args[:1]}: only `grafana server` is stood in for")
         args = args[1:]
@@ -175,15 +181,60 @@ def read_dashboards(cfg, directory, files):
     return found
 
 
+def password_hash(password, salt):
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 10000).hex()
+
+
 def open_database(cfg):
     db = cfg["data"] / "grafana.db"
     conn = sqlite3.connect(db)
     conn.execute("CREATE TABLE IF NOT EXISTS standin_start (version TEXT, binary TEXT, at REAL)")
     conn.execute("INSERT INTO standin_start VALUES (?, ?, ?)",
                  (VERSION, os.path.realpath(sys.argv[0]), time.time()))
+    conn.execute("CREATE TABLE IF NOT EXISTS standin_user (id INTEGER PRIMARY KEY, login TEXT, salt TEXT, password TEXT)")
+    if not conn.execute("SELECT 1 FROM standin_user").fetchone():  # a new database: the admin from grafana.ini
+        sec = cfg["settings"].get("security", {})
+        salt = os.urandom(8).hex()
+        conn.execute("INSERT INTO standin_user VALUES (1, ?, ?, ?)", (
+            sec.get("admin_user", "admin"), salt, password_hash(sec.get("admin_password", "admin"), salt)))
     conn.commit()
     conn.close()
     os.chmod(db, 0o640)
+
+
+def admin_accepts(cfg, login, password):
+    conn = sqlite3.connect(cfg["data"] / "grafana.db")
+    try:
+        row = conn.execute("SELECT login, salt, password FROM standin_user WHERE id = 1").fetchone()
+    finally:
+        conn.close()
+    return bool(row) and row[0] == login and row[2] == password_hash(password, row[1])
+
+
+def cli(args):
+    """grafana cli [--homepath H] [--config F] admin reset-admin-password (--password-from-stdin | PASSWORD)"""
+    opts = {"config": "", "homepath": "", "pidfile": "", "packaging": "", "props": []}
+    while args[:1] and args[0].startswith("--") and args[0][2:].split("=")[0] in ("homepath", "config"):
+        name, _, value = args[0][2:].partition("=")
+        if not value:
+            args, value = args[1:], (args[1:2] or [""])[0]
+        opts[name], args = value, args[1:]
+    if args[:2] != ["admin", "reset-admin-password"] or len(args) != 3:
+        print(f"grafana cli (stand-in): only `admin reset-admin-password` is stood in for, not {args}", file=sys.stderr)
+        return 1
+    password = sys.stdin.read() if args[2] == "--password-from-stdin" else args[2]
+    cfg = load_settings(opts)
+    db = cfg["data"] / "grafana.db"
+    if not db.is_file():
+        print(f"Error: ✗ no database at {db}", file=sys.stderr)
+        return 1
+    salt = os.urandom(8).hex()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE standin_user SET salt = ?, password = ? WHERE id = 1", (salt, password_hash(password, salt)))
+    conn.commit()
+    conn.close()
+    print("Admin password changed successfully ✔")
+    return 0
 
 
 def sd_notify(message):
@@ -213,19 +264,22 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def authorized(self):
-        sec = self.cfg["settings"].get("security", {})
-        want = f"{sec.get('admin_user', 'admin')}:{sec.get('admin_password', 'admin')}"
         got = self.headers.get("Authorization", "")
-        return got.startswith("Basic ") and base64.b64decode(got[6:]).decode(errors="replace") == want
+        if not got.startswith("Basic "):
+            return False
+        login, _, password = base64.b64decode(got[6:]).decode(errors="replace").partition(":")
+        return admin_accepts(self.cfg, login, password)
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         path = self.path.split("?", 1)[0]
         if path == "/api/health":
             return self.reply(200, {"commit": COMMIT, "database": "ok", "version": VERSION})
-        if path not in ("/api/search", "/api/admin/settings", "/api/standin/files"):
+        if path not in ("/api/user", "/api/search", "/api/admin/settings", "/api/standin/files"):
             return self.reply(404, {"message": "Not found"})
         if not self.authorized():
             return self.reply(401, {"message": "Invalid username or password"})
+        if path == "/api/user":
+            return self.reply(200, {"id": 1, "isGrafanaAdmin": True})
         if path == "/api/search":
             return self.reply(200, self.cfg["dashboards"])
         if path == "/api/admin/settings":

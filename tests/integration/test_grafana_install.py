@@ -153,6 +153,28 @@ def test_deb_upgrade_switches_the_binary_and_keeps_the_data_directory(lab):
     assert recap["monitor"]["changed"] == 0, "the upgraded host must be idempotent"
 
 
+def test_a_rotated_admin_password_is_set_in_grafanas_database_and_the_old_one_refused(lab):
+    """The stand-in keeps its admin user in grafana.db from the first start, as Grafana does:
+    a new grafana_admin_password in grafana.ini alone would change nothing."""
+    upgrade = {"grafana_local_package": standin(lab, "grafana_12.3.0-standin_amd64.deb")}
+    rotated = ("admin", "a-rotated-Grafana-admin-passw0rd")
+    try:
+        _, out, recap = run({**upgrade, "grafana_admin_password": rotated[1]}, args=["-vv"])
+        assert recap["monitor"]["changed"] > 0
+        reset = [t for t in out.split("TASK [") if t.startswith("limen.monitoring.grafana : Set the inventory's admin")]
+        assert len(reset) == 1 and "changed: [monitor]" in reset[0], out[-3000:]
+        assert rotated[1] not in out, "the password must not appear in the run's output"
+        assert api(lab, "/api/user", auth=rotated)["isGrafanaAdmin"]
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            api(lab, "/api/user")
+        assert denied.value.code == 401
+        _, _, recap = run({**upgrade, "grafana_admin_password": rotated[1]})
+        assert recap["monitor"]["changed"] == 0, "a password Grafana accepts is left alone"
+    finally:
+        run(upgrade)
+    assert api(lab, "/api/user")["isGrafanaAdmin"], "rotated back to the lab's password"
+
+
 # ---- tarball (the same host switches method; the deb's files stay, its unit is overridden) ----
 def test_tarball_check_mode_predicts_the_switch_and_writes_nothing(lab):
     pid = unit(lab, "MainPID")
