@@ -78,8 +78,10 @@ artifacts: collections
 grafana-schema: npm link
 	pytest -q -p no:cacheprovider -o pythonpath=".cache/collections tests/grafana_schema" tests/grafana_schema
 
+# Two lanes by default (LIMEN_LANES): each its own lab and checkout copy (lab/lanes.py); a
+# single scenario runs in place, in the lab LIMEN_LAB_NAME names.
 molecule:
-	set -e; for s in $(SCENARIOS); do molecule test -s $$s; done
+	python3 lab/lanes.py $(SCENARIOS)
 
 setup: apt venv tools tools-trixie npm link collections mitogen
 
