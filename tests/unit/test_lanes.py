@@ -1,0 +1,39 @@
+"""lab/lanes.py: how scenarios are dealt to lanes and which networks the lanes' labs get."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab"))
+import lanes  # noqa: E402
+
+ALL = ["default", "default_bookworm", "default_mitogen", "install_methods", "grafana_install", "secure", "ha"]
+
+
+def test_every_scenario_runs_once_and_the_lanes_are_balanced():
+    plan = lanes.deal(ALL, 2)
+    assert sorted(s for lane in plan for s in lane) == sorted(ALL)
+    loads = [sum(lanes.WEIGHT[s] for s in lane) for lane in plan]
+    assert max(loads) - min(loads) <= max(lanes.WEIGHT.values())
+    assert {"default", "secure"} & set(plan[0]) and {"default", "secure"} & set(plan[1]), plan
+
+
+def test_one_scenario_or_one_lane_runs_in_a_single_lane():
+    assert lanes.deal(["secure"], 2) == [["secure"]]
+    assert lanes.deal(ALL, 1) == [sorted(ALL, key=lambda s: -lanes.WEIGHT[s])]
+
+
+def test_lane_networks_are_disjoint_slices_of_the_lab_subnet_and_skip_the_default_labs():
+    nets = [ipaddress.ip_network(n) for n in lanes.lane_subnets("10.210.0.0/16", 3)]
+    assert all(n.subnet_of(ipaddress.ip_network("10.210.0.0/16")) and n.prefixlen == 20 for n in nets)
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert ipaddress.ip_network("10.210.0.0/20") not in nets
+
+
+def test_a_subnet_too_small_for_the_lanes_is_refused_naming_it():
+    with pytest.raises(SystemExit, match="LIMEN_LAB_SUBNET=10.210.0.0/20"):
+        lanes.lane_subnets("10.210.0.0/20", 2)
