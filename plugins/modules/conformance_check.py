@@ -62,7 +62,7 @@ options:
   pending_files:
     description:
       - The secret files and CA certificates the run is about to write on the host, as
-        C({path: content}); a scrape config naming one of these paths uses this content instead
+        a mapping of each path to its content; a scrape config naming one of these paths uses this content instead
         of the host's copy, so the check can run before the run changes anything (a new password,
         a first run). Never logged.
     type: dict
