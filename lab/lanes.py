@@ -37,6 +37,14 @@ WEIGHT = {"default": 15, "secure": 15, "default_bookworm": 8, "ha": 5, "install_
 # Shared with the copies (read only during a run); everything else in .cache stays per copy.
 SHARED_CACHE = ("tools", "tools-trixie", "wheels", "mitogen-strategy")
 COPY_IGNORE = shutil.ignore_patterns(".cache", ".venv", "node_modules", "__pycache__")
+_OUTPUT = threading.Lock()
+
+
+def say(line):
+    """One whole line at a time: the lanes report from their own threads."""
+    with _OUTPUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def deal(scenarios, lanes):
@@ -83,7 +91,7 @@ class Lane:
             if self.stopped:
                 break
             started = time.monotonic()
-            print(f"[{self.name}] {scenario}: started", flush=True)
+            say(f"[{self.name}] {scenario}: started")
             # In place (one lane) the output streams as molecule's own; a lane writes a log.
             with open(LANES / f"{scenario}.log", "w") if self.where != REPO else open(os.devnull) as out:
                 self.proc = subprocess.Popen(["molecule", "test", "-s", scenario], cwd=self.where, env=self.env,
@@ -93,8 +101,7 @@ class Lane:
                 rc = self.proc.wait()
             seconds = time.monotonic() - started
             self.results.append((scenario, rc, seconds))
-            print(f"[{self.name}] {scenario}: {'passed' if rc == 0 else f'FAILED (exit {rc})'} in {seconds:.0f} s",
-                  flush=True)
+            say(f"[{self.name}] {scenario}: {'passed' if rc == 0 else f'FAILED (exit {rc})'} in {seconds:.0f} s")
 
     def stop(self):
         self.stopped = True
