@@ -19,6 +19,7 @@ status: 0 when every scenario passed.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import ipaddress
 import os
 import shutil
@@ -121,6 +122,17 @@ def main(argv):
     LANES.mkdir(parents=True, exist_ok=True)
     plan = deal(args.scenarios, max(args.lanes, 1))
     env = dict(os.environ)
+    if len(plan) > 1:
+        # The lane labs' names are the machine's, not the checkout's: a second run of lanes (from
+        # another checkout) would bring this one's labs down at its end. One at a time.
+        state = Path(env.get("LIMEN_LAB_STATE", "/var/lib/limen-lab"))
+        state.mkdir(parents=True, exist_ok=True)
+        lock = open(state / "lanes.lock", "w")  # noqa: SIM115 (held until the process exits)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"another run of lab/lanes.py holds {state / 'lanes.lock'}: its labs are "
+                             "lane1, lane2, ...; wait for it, or run one scenario in place (LIMEN_LANES=1)") from None
     if len(plan) == 1:
         lanes = [Lane(env.get("LIMEN_LAB_NAME", "limen"), plan[0], REPO, env)]
     else:
