@@ -12,7 +12,8 @@ dealt longest first to the lane with the least work. One lane (or one scenario) 
 with the caller's LIMEN_LAB_NAME and LIMEN_LAB_SUBNET, as `molecule test -s` would.
 
 In lanes, each scenario's output goes to .cache/lanes/SCENARIO.log and a failed one's log is
-printed at the end; in place, it streams. Every lane's lab is brought down at the end, after a failure or an interrupt too. Exit
+printed at the end, and after the summary the lines that say why (CI shows a run's end);
+in place, it streams. Every lane's lab is brought down at the end, after a failure or an interrupt too. Exit
 status: 0 when every scenario passed.
 """
 
@@ -21,7 +22,9 @@ from __future__ import annotations
 import argparse
 import fcntl
 import ipaddress
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -63,6 +66,26 @@ def lane_subnets(subnet, count):
     if len(pieces) < count + 1:
         raise SystemExit(f"LIMEN_LAB_SUBNET={subnet}: too small for {count} lanes of a /20 each")
     return [str(p) for p in pieces[1:count + 1]]
+
+
+# What says why a scenario failed: pytest's verdict lines, their assertion lines, Ansible's fatal ones.
+WHY = re.compile(r"(FAILED tests/|ERROR tests/|^E  |fatal: \[|Executed: Failed|short test summary)")
+
+
+def why_failed(log, limit=40):
+    """The lines of a scenario's log that say why it failed, unquoted (pytest's report is printed
+    by Ansible as a JSON list of lines), the last LIMIT of them: CI shows a run's end."""
+    lines = []
+    for raw in log.splitlines():
+        line = raw.strip().rstrip(",")
+        if len(line) > 1 and line[0] == line[-1] == '"':
+            try:
+                line = json.loads(line)
+            except ValueError:
+                pass
+        if WHY.search(line):
+            lines.append(line[:400])
+    return lines[-limit:]
 
 
 def make_copy(name):
@@ -174,6 +197,9 @@ def main(argv):
     print("\nscenario              result   seconds")
     for name, rc, seconds in results:
         print(f"{name:<21} {'passed' if rc == 0 else 'FAILED':<8} {seconds:7.0f}")
+    for name in failed if len(lanes) > 1 else []:
+        print(f"\n{name}, why (the full log is above):", *why_failed((LANES / f"{name}.log").read_text(errors="replace")),
+              sep="\n  ")
     missing = [s for s in args.scenarios if s not in {r[0] for r in results}]
     if missing:
         print(f"not run: {' '.join(missing)}")

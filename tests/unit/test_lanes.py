@@ -37,3 +37,20 @@ def test_lane_networks_are_disjoint_slices_of_the_lab_subnet_and_skip_the_defaul
 def test_a_subnet_too_small_for_the_lanes_is_refused_naming_it():
     with pytest.raises(SystemExit, match="LIMEN_LAB_SUBNET=10.210.0.0/20"):
         lanes.lane_subnets("10.210.0.0/20", 2)
+
+
+def test_why_a_scenario_failed_is_its_verdict_and_assertion_lines_unquoted():
+    log = "\n".join([
+        "TASK [Show the test report] ***",
+        '        "tests/integration/test_ha.py::test_no_duplicates_after_the_return FAILED [ 90%]",',
+        '        "E       AssertionError: Watchdog twice: [1.0, 2.0]",',
+        '        "FAILED tests/integration/test_ha.py::test_no_duplicates_after_the_return - AssertionError: \\"x\\"",',
+        "ok: [localhost]",
+        "fatal: [localhost]: FAILED! => {\"msg\": \"pytest exited 1\"}",
+    ])
+    assert lanes.why_failed(log) == [
+        "E       AssertionError: Watchdog twice: [1.0, 2.0]",
+        'FAILED tests/integration/test_ha.py::test_no_duplicates_after_the_return - AssertionError: "x"',
+        'fatal: [localhost]: FAILED! => {"msg": "pytest exited 1"}',
+    ]
+    assert len(lanes.why_failed("fatal: [h]: x\n" * 100, limit=5)) == 5
