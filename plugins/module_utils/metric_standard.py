@@ -5,7 +5,7 @@
 
 The conformance check (conformance.py), the continuous rules (the metric_standard filter
 renders them into the prometheus role's rule file) and docs/metric-standard.md all read
-this table; tests/unit/test_metric_standard.py keeps the document in step with it.
+this table; tests/unit/plugins/module_utils/test_metric_standard.py keeps the document in step with it.
 
 Each entry: name, type (counter, gauge, histogram), labels every sample must carry, unit
 (a base unit, or "" for a ratio or a state), help, and `required`: a service that lacks a
