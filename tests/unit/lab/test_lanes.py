@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lab"))
 import lanes  # noqa: E402
 
 ALL = ["default", "default_bookworm", "default_mitogen", "install_methods", "grafana_install", "secure", "ha"]
