@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import fcntl
 import ipaddress
-import json
 import os
 import re
 import shutil
@@ -68,22 +67,19 @@ def lane_subnets(subnet, count):
     return [str(p) for p in pieces[1:count + 1]]
 
 
-# What says why a scenario failed: pytest's verdict lines, their assertion lines, Ansible's fatal ones.
-WHY = re.compile(r"(FAILED tests/|ERROR tests/|^E  |fatal: \[|Executed: Failed|short test summary)")
+# What says why a scenario failed: pytest's verdicts and assertion lines (from the report that
+# molecule/shared/verify.yml keeps, LIMEN_PYTEST_REPORT), and Ansible's failures from the log.
+PYTEST_WHY = re.compile(r"^(FAILED |ERROR |E  )")
+ANSIBLE_WHY = re.compile(r"(fatal: \[|\[ERROR\]: |Executed: Failed)")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def why_failed(log, limit=40):
-    """The lines of a scenario's log that say why it failed, unquoted (pytest's report is printed
-    by Ansible as a JSON list of lines), the last LIMIT of them: CI shows a run's end."""
-    lines = []
-    for raw in log.splitlines():
-        line = raw.strip().rstrip(",")
-        if len(line) > 1 and line[0] == line[-1] == '"':
-            try:
-                line = json.loads(line)
-            except ValueError:
-                pass
-        if WHY.search(line):
+def why_failed(log, report="", limit=40):
+    """The lines that say why a scenario failed, the last LIMIT of them (CI shows a run's end)."""
+    lines = [line[:400] for line in report.splitlines() if PYTEST_WHY.match(line)]
+    for raw in ANSI.sub("", log).splitlines():
+        line = raw.strip(" \u2502")
+        if ANSIBLE_WHY.search(line):
             lines.append(line[:400])
     return lines[-limit:]
 
@@ -118,7 +114,10 @@ class Lane:
             say(f"[{self.name}] {scenario}: started")
             # In place (one lane) the output streams as molecule's own; a lane writes a log.
             with open(LANES / f"{scenario}.log", "w") if self.where != REPO else open(os.devnull) as out:
-                self.proc = subprocess.Popen(["molecule", "test", "-s", scenario], cwd=self.where, env=self.env,
+                report = LANES / f"{scenario}.pytest.txt"
+                report.unlink(missing_ok=True)
+                self.proc = subprocess.Popen(["molecule", "test", "-s", scenario], cwd=self.where,
+                                             env=dict(self.env, LIMEN_PYTEST_REPORT=str(report)),
                                              stdout=None if self.where == REPO else out,
                                              stderr=None if self.where == REPO else subprocess.STDOUT,
                                              start_new_session=True)
@@ -198,8 +197,10 @@ def main(argv):
     for name, rc, seconds in results:
         print(f"{name:<21} {'passed' if rc == 0 else 'FAILED':<8} {seconds:7.0f}")
     for name in failed if len(lanes) > 1 else []:
-        print(f"\n{name}, why (the full log is above):", *why_failed((LANES / f"{name}.log").read_text(errors="replace")),
-              sep="\n  ")
+        report = LANES / f"{name}.pytest.txt"
+        why = why_failed((LANES / f"{name}.log").read_text(errors="replace"),
+                         report.read_text(errors="replace") if report.is_file() else "")
+        print(f"\n{name}, why (the full log is above):", *why, sep="\n  ")
     missing = [s for s in args.scenarios if s not in {r[0] for r in results}]
     if missing:
         print(f"not run: {' '.join(missing)}")

@@ -136,7 +136,8 @@ def stop_service_and_count(lab, host, job):
              what=f"the resolved TargetDown for {job}")
     time.sleep(SETTLE)
     resolved = groups_notified(lab, "TargetDown", "resolved", job=job)
-    assert len(firing) == 1, f"{len(firing)} firing notifications for one alert group: {firing}"
+    assert len(firing) == 1, (f"{len(firing)} firing notifications for one alert group: {firing}\n"
+                              f"each peer's view (its place in the sorted names is its wait): {cluster_views(lab)}")
     assert len(resolved) == 1, f"{len(resolved)} resolved notifications for one alert group: {resolved}"
     alerts = firing[0]["body"]["alerts"]
     assert len(alerts) == 1, f"the replicas' copies of the alert were not merged: {alerts}"
@@ -169,6 +170,15 @@ def wanted_targets(lab):
 def cluster_peers(lab, server):
     status = api(lab, am(lab, server) + "/api/v2/status")["cluster"]
     return status["status"], sorted(p["address"] for p in status.get("peers") or [])
+
+
+def cluster_views(lab):
+    """Each Alertmanager's name and the peers it sees: what decides which one waits."""
+    views = {}
+    for server in SERVERS:
+        status = api(lab, am(lab, server) + "/api/v2/status")["cluster"]
+        views[server] = (status.get("name"), sorted((p["name"], p["address"]) for p in status.get("peers") or []))
+    return views
 
 
 def both_peers(lab):

@@ -39,18 +39,23 @@ def test_a_subnet_too_small_for_the_lanes_is_refused_naming_it():
         lanes.lane_subnets("10.210.0.0/20", 2)
 
 
-def test_why_a_scenario_failed_is_its_verdict_and_assertion_lines_unquoted():
-    log = "\n".join([
-        "TASK [Show the test report] ***",
-        '        "tests/integration/test_ha.py::test_no_duplicates_after_the_return FAILED [ 90%]",',
-        '        "E       AssertionError: Watchdog twice: [1.0, 2.0]",',
-        '        "FAILED tests/integration/test_ha.py::test_no_duplicates_after_the_return - AssertionError: \\"x\\"",',
-        "ok: [localhost]",
-        "fatal: [localhost]: FAILED! => {\"msg\": \"pytest exited 1\"}",
+def test_why_a_scenario_failed_is_pytests_verdicts_and_ansibles_failures():
+    report = "\n".join([
+        "tests/integration/test_ha.py::test_no_duplicates_after_the_return FAILED [ 90%]",
+        "    assert len(firing) == 1",
+        "E       AssertionError: 2 firing notifications",
+        "FAILED tests/integration/test_ha.py::test_no_duplicates_after_the_return - AssertionError: 2",
+        "=== 1 failed, 19 passed in 366.92s ===",
     ])
-    assert lanes.why_failed(log) == [
-        "E       AssertionError: Watchdog twice: [1.0, 2.0]",
-        'FAILED tests/integration/test_ha.py::test_no_duplicates_after_the_return - AssertionError: "x"',
-        'fatal: [localhost]: FAILED! => {"msg": "pytest exited 1"}',
+    log = "\n".join([
+        "  \u2502 ok: [localhost]",
+        "  \u2502 fatal: [localhost]: FAILED! => ",
+        "\x1b[32mha\x1b[0m \u279c \x1b[33mverify\x1b[0m: \x1b[31mExecuted: Failed\x1b[0m (Ansible return code was 2)",
+    ])
+    assert lanes.why_failed(log, report) == [
+        "E       AssertionError: 2 firing notifications",
+        "FAILED tests/integration/test_ha.py::test_no_duplicates_after_the_return - AssertionError: 2",
+        "fatal: [localhost]: FAILED! =>",
+        "ha \u279c verify: Executed: Failed (Ansible return code was 2)",
     ]
     assert len(lanes.why_failed("fatal: [h]: x\n" * 100, limit=5)) == 5
