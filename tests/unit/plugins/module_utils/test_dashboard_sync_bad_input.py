@@ -1,8 +1,7 @@
-"""Bad input, second round: one case (at least) per finding, each run for real.
+"""dashboard_sync on bad input: FIFOs, symlinks in a user's tree, duplicate titles.
 
-Hangs are caught by a timeout (a FIFO or /dev/zero that is opened blocks or never ends);
-tracebacks by run_module, which fails on one; "nothing changed" by a digest of the whole
-tree (names, modes, symlink targets, bytes), hidden files included.
+Each case runs for real: hangs are caught by a timeout (a FIFO or /dev/zero that is opened
+blocks or never ends), tracebacks by run_module, "nothing changed" by a digest of the whole tree.
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""Bad input, second round: one case (at least) per finding, each run for real.
-
-Hangs are caught by a timeout (a FIFO or /dev/zero that is opened blocks or never ends);
-tracebacks by run_module, which fails on one; "nothing changed" by a digest of the whole
-tree (names, modes, symlink targets, bytes), hidden files included.
-"""
+"""validate: what a message calls a value."""
 
 from __future__ import annotations
 

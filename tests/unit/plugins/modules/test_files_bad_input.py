@@ -1,37 +1,19 @@
-"""Bad input, second round: one case (at least) per finding, each run for real.
+"""The files module on bad input: FIFOs, directories, immutable files, full and read-only disks.
 
-Hangs are caught by a timeout (a FIFO or /dev/zero that is opened blocks or never ends);
-tracebacks by run_module, which fails on one; "nothing changed" by a digest of the whole
-tree (names, modes, symlink targets, bytes), hidden files included.
+Each case runs for real: hangs are caught by a timeout (a FIFO or /dev/zero that is opened
+blocks or never ends), tracebacks by run_module, "nothing changed" by a digest of the whole tree.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 
 import pytest
 from dashboard_helpers import tree_digest
-from file_states import immutable
+from file_states import immutable, under_mount
 from module_runner import run_module
-
-
-def under_mount(tmp_path, state, after=None):
-    """A command prefix: the module runs in a private mount namespace where tmp_path/mnt is a
-    1 MiB tmpfs holding d/, then made STATE ("full" or "ro"); gone when the process ends.
-    AFTER: a shell command run there once the module has ended ({mnt} is the mount point), to
-    look at what it left; the module's own output and exit status are kept."""
-    if not shutil.which("unshare") or os.geteuid() != 0:
-        pytest.fail("needs root and unshare(1) to mount a small or read-only file system")
-    mnt = tmp_path / "mnt"
-    mnt.mkdir(exist_ok=True)
-    then = f"(head -c 1M /dev/zero > {mnt}/filler 2>/dev/null; true)" if state == "full" \
-        else f"mount -o remount,ro {mnt}"
-    run = f"\"$@\"; rc=$?; {after.format(mnt=mnt)}; exit $rc" if after else "exec \"$@\""
-    return ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=1m none {mnt} && mkdir -p {mnt}/d && "
-            f"{then} && {run}", "sh"], mnt
 
 
 # ---- hangs: FIFOs and devices are refused before they are opened ----
