@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / ".cache" / "collections"), str(REPO / "tests" / "unit")]
+sys.path[:0] = [str(REPO / ".cache" / "collections"), str(REPO / "tests" / "unit" / "helpers")]
 
-from test_topology import DEFAULTS  # noqa: E402  (the unit tests' role defaults)
+from topology_inputs import DEFAULTS  # noqa: E402  (the unit tests' role defaults)
 
 from ansible_collections.limen.monitoring.plugins.plugin_utils import topology  # noqa: E402
 
