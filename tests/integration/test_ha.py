@@ -128,11 +128,12 @@ def sequence(lab, job):
 def stop_service_and_count(lab, host, job, *, rejoined=False):
     """Stop HOST's demo service: exactly one firing and one resolved notification.
 
-    REJOINED (a peer has just come back): the returned Alertmanager learns each replica's
-    updates on its own, so for one group interval it can still hold an alert its partner has
-    seen resolved; it then notifies it firing again and the partner re-sends the resolution.
-    Then every notification must differ from the one before it (never the same news twice),
-    and the group must end resolved."""
+    REJOINED (a peer has just come back): the returned Alertmanager's groups flush out of step
+    with its partner's. A flush decides on the alerts as they were when it began, then waits its
+    turn (the peer timeout); when the partner notifies a change during that wait, the returned
+    one sends the old state again, and the partner then sends the new one again. So: every
+    notification differs from the one before it (never the same news twice), and the group
+    fires and ends resolved."""
     http_json(lab.receiver, method="DELETE")
     started = time.monotonic()
     lab.ssh(host, "systemctl stop limen-demo-service")
@@ -149,14 +150,14 @@ def stop_service_and_count(lab, host, job, *, rejoined=False):
     time.sleep(SETTLE)
     resolved = groups_notified(lab, "TargetDown", "resolved", job=job)
     seen = sequence(lab, job)
-    why = f"in order (status, sender, received): {seen}; each peer's view: {cluster_views(lab)}"
-    assert len(firing) == 1, f"{len(firing)} firing notifications before the service came back; {why}"
+    statuses = [status for status, _, _ in seen]
     if rejoined:
-        statuses = [status for status, _, _ in seen]
-        assert statuses[-1] == "resolved", why
-        assert all(a != b for a, b in itertools.pairwise(statuses)), f"the same news twice in a row; {why}"
+        verdict = ("firing" in statuses and statuses[-1] == "resolved"
+                   and all(a != b for a, b in itertools.pairwise(statuses)))
     else:
-        assert len(resolved) == 1, f"{len(resolved)} resolved notifications for one alert group; {why}"
+        verdict = len(firing) == 1 and len(resolved) == 1
+    # Each peer's view is asked only now: during the failure one server does not answer.
+    assert verdict, f"in order (status, sender, received): {seen}; each peer's view: {cluster_views(lab)}"
     alerts = firing[0]["body"]["alerts"]
     assert len(alerts) == 1, f"the replicas' copies of the alert were not merged: {alerts}"
     assert "monitor" not in alerts[0]["labels"], "the replica label reached Alertmanager"
@@ -194,7 +195,11 @@ def cluster_views(lab):
     """Each Alertmanager's name and the peers it sees: what decides which one waits."""
     views = {}
     for server in SERVERS:
-        status = api(lab, am(lab, server) + "/api/v2/status")["cluster"]
+        try:
+            status = api(lab, am(lab, server) + "/api/v2/status")["cluster"]
+        except OSError as error:   # the killed server
+            views[server] = str(error)
+            continue
         views[server] = (status.get("name"), sorted((p["name"], p["address"]) for p in status.get("peers") or []))
     return views
 
